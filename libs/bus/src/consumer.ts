@@ -1,0 +1,230 @@
+import { createEvent, decodeEvent, type EventType, type KonstructEvent } from '@konstruct/contracts';
+import {
+  AppError,
+  type Clock,
+  describeError,
+  type IdGenerator,
+  type Logger,
+  randomIds,
+  systemClock,
+  UnavailableError,
+} from '@konstruct/core';
+import { deadLetterSubject, type Topology } from '@konstruct/names';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerDefinition } from './definitions.ts';
+import type { Publisher } from './publish.ts';
+
+/** What a handler knows about the message it handles besides the event. */
+export interface HandlerContext {
+  /** A logger bound to the event's tenant, event and correlation ids. */
+  logger: Logger;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  /** The stream sequence. */
+  streamSequence: number;
+  subject: string;
+  /** Aborted when the runner is stopping; long handlers may give up and let the message be redelivered. */
+  signal: AbortSignal;
+}
+
+/** Handles one typed event. Resolving acks it; throwing maps to nak, term or dead letter by error class. */
+export type EventHandler = (event: KonstructEvent, context: HandlerContext) => Promise<void>;
+
+/** Options for {@link startConsumer}. */
+export interface ConsumerRunnerOptions {
+  js: JetStreamClient;
+  topology: Topology;
+  definition: ConsumerDefinition;
+  handler: EventHandler;
+  /** Where dead letters go. */
+  publisher: Publisher;
+  logger: Logger;
+  /** Event types this handler wants; others are acked and skipped. @default every type */
+  types?: readonly EventType[];
+  /** Overrides the definition's concurrency. */
+  concurrency?: number;
+  clock?: Clock;
+  ids?: IdGenerator;
+}
+
+/** A running consumer. */
+export interface RunningConsumer {
+  /** Stops pulling, waits for in-flight handlers to finish, and resolves. */
+  stop(): Promise<void>;
+  /** Resolves when the consumer has stopped, for whatever reason. */
+  readonly closed: Promise<void>;
+}
+
+/** How the runner settles a message after its handler. */
+export type Settlement =
+  | { kind: 'ack' }
+  | { kind: 'nak'; delayMs: number }
+  | { kind: 'deadletter'; reason: string };
+
+/**
+ * Decides what happens to a message whose handler threw: errors that retrying cannot fix (validation,
+ * not-found, conflict: any {@link AppError} but {@link UnavailableError}) are dead-lettered at once;
+ * anything else is retried with the definition's backoff until `maxDeliver` is exhausted, then
+ * dead-lettered with the last reason. Pure, so it is tested without a server.
+ */
+export function settleFailure(
+  error: unknown,
+  deliveryCount: number,
+  definition: ConsumerDefinition,
+): Settlement {
+  const reason = describeError(error);
+  const permanent = error instanceof AppError && !(error instanceof UnavailableError);
+  if (permanent) return { kind: 'deadletter', reason };
+  if (deliveryCount >= definition.maxDeliver) {
+    return { kind: 'deadletter', reason: `gave up after ${deliveryCount} deliveries: ${reason}` };
+  }
+  const schedule = definition.backoffMs;
+  const fromError = error instanceof UnavailableError ? error.retryAfterMs : undefined;
+  const delayMs = fromError ?? schedule[Math.min(deliveryCount - 1, schedule.length - 1)] ?? 1_000;
+  return { kind: 'nak', delayMs };
+}
+
+/**
+ * Starts a durable pull consumer: parses each message as a Konstruct event, hands it to `handler` with at
+ * most `concurrency` in flight, keeps long handlers alive with `working()`, and settles each message:
+ * ack on success, nak with backoff on retryable failure, and a copy on `ops.deadletter.<consumer>` (then
+ * `term`) for a payload that is not an event, a permanent error, or exhausted retries. A message is never
+ * acked or termed before its dead letter is stored.
+ */
+export async function startConsumer(options: ConsumerRunnerOptions): Promise<RunningConsumer> {
+  const { js, topology, definition, handler, publisher, logger, types } = options;
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const concurrency = options.concurrency ?? definition.concurrency;
+  const wanted = types ? new Set<string>(types) : undefined;
+  const log = logger.child({ consumer: definition.name });
+
+  const consumer = await js.consumers.get(topology.streams[definition.stream], definition.name);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(concurrency * 2, 8) });
+  const abort = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+
+  async function deadLetter(msg: JsMsg, reason: string, event?: KonstructEvent): Promise<void> {
+    const letter = createEvent(
+      {
+        type: 'deadletter.recorded',
+        source: `/konstruct/${definition.name}`,
+        ...(event?.tenantid ? { tenantId: event.tenantid } : {}),
+        ...(event ? { correlationId: event.correlationid, causationId: event.id } : {}),
+        id: `${definition.name}:${topology.streams[definition.stream]}:${msg.seq}:deadletter`,
+        data: {
+          consumer: definition.name,
+          originalSubject: msg.subject,
+          streamSequence: msg.seq,
+          deliveries: msg.info.deliveryCount,
+          reason,
+          payload: new TextDecoder().decode(msg.data),
+          ...(msg.headers?.get('Nats-Msg-Id') ? { messageId: msg.headers.get('Nats-Msg-Id') } : {}),
+        },
+      },
+      { clock, ids },
+    );
+    await publisher.publishRaw(
+      deadLetterSubject(topology, definition.name),
+      new TextEncoder().encode(JSON.stringify(letter)),
+      letter.id,
+    );
+  }
+
+  async function handle(msg: JsMsg): Promise<void> {
+    let event: KonstructEvent;
+    try {
+      event = decodeEvent(msg.data);
+    } catch (error) {
+      const reason = describeError(error);
+      log.warn({ subject: msg.subject, seq: msg.seq, reason }, 'unreadable event dead-lettered');
+      await settle(msg, { kind: 'deadletter', reason });
+      return;
+    }
+    const eventLog = log.child({
+      tenantId: event.tenantid,
+      eventId: event.id,
+      correlationId: event.correlationid,
+    });
+    if (wanted && !wanted.has(event.type)) {
+      eventLog.debug({ type: event.type }, 'event type not handled here; acked');
+      msg.ack();
+      return;
+    }
+    // keep the message ours while a long handler works: half the ack wait leaves room for a slow server
+    const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 2));
+    try {
+      await handler(event, {
+        logger: eventLog,
+        deliveryCount: msg.info.deliveryCount,
+        streamSequence: msg.seq,
+        subject: msg.subject,
+        signal: abort.signal,
+      });
+      clearInterval(keepAlive);
+      await settle(msg, { kind: 'ack' }, event);
+    } catch (error) {
+      clearInterval(keepAlive);
+      const settlement = settleFailure(error, msg.info.deliveryCount, definition);
+      eventLog.warn(
+        { err: error, deliveryCount: msg.info.deliveryCount, settlement: settlement.kind },
+        'handler failed',
+      );
+      await settle(msg, settlement, event);
+    }
+  }
+
+  async function settle(msg: JsMsg, settlement: Settlement, event?: KonstructEvent): Promise<void> {
+    switch (settlement.kind) {
+      case 'ack':
+        msg.ack();
+        return;
+      case 'nak':
+        msg.nak(settlement.delayMs);
+        return;
+      case 'deadletter':
+        try {
+          await deadLetter(msg, settlement.reason, event);
+          msg.term(settlement.reason.slice(0, 200));
+        } catch (error) {
+          // the dead letter was not stored: keep the message rather than lose it
+          log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');
+          msg.nak(5_000);
+        }
+    }
+  }
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      while (inFlight.size >= concurrency) {
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+        });
+      }
+      const task = handle(msg)
+        .catch((error) => log.error({ err: error, seq: msg.seq }, 'message handling crashed'))
+        .finally(() => {
+          inFlight.delete(task);
+          slotFreed?.();
+          slotFreed = undefined;
+        });
+      inFlight.add(task);
+    }
+    await Promise.allSettled([...inFlight]);
+  })();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    closed: loop,
+    stop() {
+      stopping ??= (async () => {
+        abort.abort();
+        await messages.close();
+        await loop;
+        log.info('consumer stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,27 @@
+export { type Bus, type ConnectBusOptions, connectBus } from './connect.ts';
+export {
+  type ConsumerRunnerOptions,
+  type EventHandler,
+  type HandlerContext,
+  type RunningConsumer,
+  type Settlement,
+  settleFailure,
+  startConsumer,
+} from './consumer.ts';
+export { type ConsumerDefinition, consumerDefinitions } from './definitions.ts';
+export {
+  createPublisher,
+  isEventOf,
+  type Publisher,
+  type PublishOptions,
+  type PublishResult,
+  subjectFor,
+} from './publish.ts';
+export {
+  consumerConfig,
+  ensureConsumer,
+  ensureStreams,
+  isApiError,
+  type StreamOptions,
+  streamConfigs,
+} from './streams.ts';

@@ -1,0 +1,103 @@
+import { type Clock, type IdGenerator, ValidationError } from '@konstruct/core';
+import { z } from 'zod';
+import {
+  CURRENT_SCHEMA_VERSION,
+  type DataOf,
+  type EventOf,
+  type EventType,
+  KonstructEvent,
+  knownSchemaVersions,
+} from './events.ts';
+
+/** What a producer says about a new event; the envelope's other attributes are derived. */
+export interface NewEvent<T extends EventType> {
+  type: T;
+  data: DataOf<T>;
+  /** The producing component, e.g. `/konstruct/router`. */
+  source: string;
+  tenantId?: string;
+  /** Defaults to the new event's own id (the first event of a journey). */
+  correlationId?: string;
+  /** Defaults to the new event's own id. */
+  causationId?: string;
+  /** The CloudEvents `subject`: what the event is about. */
+  subject?: string;
+  /** Use this id instead of a new UUID (derived events use `<causation>:<type>` for idempotency). */
+  id?: string;
+}
+
+/** Builds a CloudEvents 1.0 envelope and validates it against its type's schema. */
+export function createEvent<T extends EventType>(
+  event: NewEvent<T>,
+  deps: { clock: Clock; ids: IdGenerator },
+): EventOf<T> {
+  const id = event.id ?? deps.ids.uuid();
+  const envelope = {
+    specversion: '1.0',
+    id,
+    source: event.source,
+    type: event.type,
+    ...(event.subject === undefined ? {} : { subject: event.subject }),
+    time: new Date(deps.clock.now()).toISOString(),
+    datacontenttype: 'application/json',
+    ...(event.tenantId === undefined ? {} : { tenantid: event.tenantId }),
+    correlationid: event.correlationId ?? id,
+    causationid: event.causationId ?? id,
+    schemaversion: CURRENT_SCHEMA_VERSION,
+    data: event.data,
+  };
+  return parseEvent(envelope) as EventOf<T>;
+}
+
+/**
+ * The id of an event derived from another: `<causation id>:<type>`. Publishing it as the JetStream message
+ * id makes a redelivered input re-publish nothing new.
+ */
+export function derivedEventId(causationId: string, type: EventType): string {
+  return `${causationId}:${type}`;
+}
+
+/** A payload that is not a Konstruct event we can read; never worth retrying. */
+export class EventSchemaError extends ValidationError {}
+
+/**
+ * Parses a decoded JSON value as a Konstruct event: the envelope, the data of its type, and a schema
+ * version this build knows. Throws {@link EventSchemaError} with a readable reason otherwise.
+ */
+export function parseEvent(value: unknown): KonstructEvent {
+  const header = z.object({ type: z.string(), schemaversion: z.number().int() }).loose().safeParse(value);
+  if (header.success) {
+    const known = knownSchemaVersions[header.data.type as EventType];
+    if (known && !known.includes(header.data.schemaversion)) {
+      throw new EventSchemaError(
+        `${header.data.type} schema version ${header.data.schemaversion} is not one this build reads (${known.join(', ')})`,
+      );
+    }
+  }
+  const parsed = KonstructEvent.safeParse(value);
+  if (!parsed.success) {
+    throw new EventSchemaError(
+      `not a valid Konstruct event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
+      {
+        cause: parsed.error,
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/** Decodes and parses an event from wire bytes. */
+export function decodeEvent(bytes: Uint8Array): KonstructEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new EventSchemaError('payload is not JSON', { cause: error });
+  }
+  return parseEvent(json);
+}
+
+/** Encodes an event for the wire. */
+export function encodeEvent(event: KonstructEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(event));
+}
