@@ -87,8 +87,12 @@ export function consumerConfig(definition: ConsumerDefinition): Partial<Consumer
     filter_subject: definition.filterSubject,
     ack_wait: nanos(definition.ackWaitMs),
     max_deliver: definition.maxDeliver,
-    // server-side redelivery after a missed ack (a crashed process) follows the same schedule as our naks
-    backoff: definition.backoffMs.slice(0, Math.max(0, definition.maxDeliver - 1)).map((ms) => nanos(ms)),
+    // Server-side redelivery after a missed ack (a crashed process) follows our nak schedule, but never sooner
+    // than the ack wait: with a backoff the server uses its entries as the ack wait of each delivery, and a
+    // shorter one would redeliver a message whose handler is still working.
+    backoff: definition.backoffMs
+      .slice(0, Math.max(0, definition.maxDeliver - 1))
+      .map((ms) => nanos(Math.max(ms, definition.ackWaitMs))),
     max_ack_pending: Math.max(1_000, definition.concurrency * 4),
   };
 }
