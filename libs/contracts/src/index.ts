@@ -29,4 +29,5 @@ export {
   TokenUsage,
 } from './events.ts';
 export { jsonSchemas } from './json-schema.ts';
+export { ChatMessage, CompletionRequest, CompletionResponse } from './llm.ts';
 export { ChannelType, KonstructMessage, MediaAttachment, MessageContent, SenderInfo } from './message.ts';
