@@ -1,3 +1,4 @@
+export { type ConversationAddress, conversationId } from './conversation.ts';
 export {
   engagedThreadKey,
   idempotencyKey,
