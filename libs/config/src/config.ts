@@ -109,6 +109,8 @@ export const sections = {
     LLM_COOLDOWN: durationMs.default(30_000),
     LLM_MAX_CONCURRENCY: positiveInt.default(8),
     LLM_FAILURES_BEFORE_COOLDOWN: positiveInt.default(3),
+    /** Calls that may wait for one of the `LLM_MAX_CONCURRENCY` slots; beyond that the pool answers 503 at once. */
+    LLM_MAX_QUEUE: positiveInt.default(100),
   }),
   /** Feature switches. */
   features: z.object({
