@@ -1,6 +1,14 @@
 export { createTestBus, TEST_NATS_URL, type TestBus } from './bus.ts';
 export { createTestDatabase, type TestDatabase } from './database.ts';
 export {
+  type FakeGraph,
+  type FakeGraphCall,
+  type FakeGraphFailure,
+  type FakeGraphMessage,
+  type FakeGraphOptions,
+  startFakeGraph,
+} from './fake-graph.ts';
+export {
   type FakeChatMessage,
   type FakeOllama,
   type FakeOllamaOptions,
@@ -14,6 +22,15 @@ export {
   type FakeOpenAiRequest,
   startFakeOpenAi,
 } from './fake-openai.ts';
+export {
+  type FakeSlack,
+  type FakeSlackCall,
+  type FakeSlackEphemeral,
+  type FakeSlackFailure,
+  type FakeSlackMessage,
+  type FakeSlackOptions,
+  startFakeSlack,
+} from './fake-slack.ts';
 export {
   FIXTURE_IDS,
   fixture,
