@@ -84,6 +84,12 @@ export const sections = {
     RATE_LIMIT_MESSAGES: positiveInt.default(30),
     RATE_LIMIT_WINDOW: durationMs.default(60_000),
     ENGAGED_THREAD_TTL: durationMs.default(30 * 60_000),
+    /**
+     * How long the router remembers its decision for a message (and the rate-limit token it took), so a
+     * redelivered message publishes the same outcome and takes no second token. Must outlast the consumer's
+     * redelivery schedule, which is minutes.
+     */
+    ROUTING_DECISION_TTL: durationMs.default(3_600_000),
   }),
   /** The orchestrator and delivery. */
   orchestrator: z.object({
