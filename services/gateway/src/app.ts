@@ -1,0 +1,193 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Publisher } from '@konstruct/bus';
+import type { Config } from '@konstruct/config';
+import { type Clock, type IdGenerator, type Logger, randomIds, systemClock } from '@konstruct/core';
+import express, { type Express } from 'express';
+import { createConnectionCache, type ResolveConnection } from './connections.ts';
+import { notFound, problemHandler, sendProblem } from './http/problem.ts';
+import { createIngest } from './ingest.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { slackEventsHandler } from './slack/http.ts';
+import { whatsAppHandshakeHandler, whatsAppWebhookHandler } from './whatsapp/http.ts';
+
+/** What `/readyz` reports: ready only when every check passed. */
+export interface ReadyReport {
+  ready: boolean;
+  checks: Record<string, boolean | string>;
+}
+
+/** Everything the gateway is made of; the composition root (or a test, or the bench) supplies it. */
+export interface GatewayDeps {
+  /** The `gateway` and `nats` config sections. */
+  config: Config<'gateway' | 'nats'>;
+  logger: Logger;
+  /** Publishes to JetStream; its subjects come from its topology. */
+  publisher: Publisher;
+  /** Workspace → connection across tenants (libs/db `resolveConnection`). */
+  resolve: ResolveConnection;
+  /** Backs `/readyz`: NATS connected and the streams present. @default always ready */
+  ready?: () => Promise<ReadyReport>;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default randomIds */
+  ids?: IdGenerator;
+  /** @default a fresh registry */
+  metrics?: GatewayMetrics;
+  /** How long a resolved connection is trusted. @default 30_000 */
+  connectionTtlMs?: number;
+  /** How long an unknown workspace is remembered as unknown. @default 5_000 */
+  connectionMissTtlMs?: number;
+}
+
+/** A gateway: the express app, its HTTP server, and its lifecycle. */
+export interface Gateway {
+  app: Express;
+  server: Server;
+  metrics: GatewayMetrics;
+  /** Listens; resolves with the bound address (port 0 picks a free one). */
+  start(options?: { port?: number; host?: string }): Promise<AddressInfo>;
+  /**
+   * Stops taking requests, lets in-flight ones finish (each answered only after its publish settled), closes
+   * idle keep-alive connections at once and the rest after `graceMs`.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const ROUTES = new Set(['/slack/events', '/whatsapp/webhook', '/healthz', '/readyz', '/metrics']);
+
+/**
+ * Creates the gateway: `POST /slack/events`, `GET|POST /whatsapp/webhook`, `/healthz`, `/readyz`, `/metrics`,
+ * RFC 9457 problems for everything refused, and a 404 problem for every other route.
+ */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, logger, publisher } = deps;
+  const clock = deps.clock ?? systemClock;
+  const ids = deps.ids ?? randomIds;
+  const metrics = deps.metrics ?? createMetrics();
+  const ready = deps.ready ?? (async () => ({ ready: true, checks: {} }));
+  const connections = createConnectionCache({
+    resolve: deps.resolve,
+    clock,
+    ...(deps.connectionTtlMs !== undefined ? { ttlMs: deps.connectionTtlMs } : {}),
+    ...(deps.connectionMissTtlMs !== undefined ? { missTtlMs: deps.connectionMissTtlMs } : {}),
+  });
+  const ingest = createIngest({
+    publisher,
+    clock,
+    ids,
+    metrics,
+    logger,
+    publishTimeoutMs: config.NATS_PUBLISH_TIMEOUT,
+  });
+  let stopping = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  // counts every answer by route and outcome; handlers and the error handler set res.locals.outcome
+  app.use((req, res, next) => {
+    const started = performance.now();
+    if (stopping) res.setHeader('Connection', 'close');
+    res.on('finish', () => {
+      const route = ROUTES.has(req.path) ? req.path : 'unknown';
+      metrics.requests.inc({
+        route,
+        outcome: (res.locals.outcome as string | undefined) ?? String(res.statusCode),
+      });
+      metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
+    });
+    next();
+  });
+
+  app.post(
+    '/slack/events',
+    slackEventsHandler({
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      timestampToleranceMs: config.SLACK_TIMESTAMP_TOLERANCE,
+      bodyLimit: config.GATEWAY_BODY_LIMIT,
+      connections,
+      ingest,
+      clock,
+      logger,
+    }),
+  );
+  app.get('/whatsapp/webhook', whatsAppHandshakeHandler({ verifyToken: config.WHATSAPP_VERIFY_TOKEN }));
+  app.post(
+    '/whatsapp/webhook',
+    whatsAppWebhookHandler({
+      appSecret: config.WHATSAPP_APP_SECRET,
+      verifyToken: config.WHATSAPP_VERIFY_TOKEN,
+      bodyLimit: config.GATEWAY_BODY_LIMIT,
+      connections,
+      ingest,
+      logger,
+    }),
+  );
+  app.get('/healthz', (_req, res) => {
+    res.locals.outcome = 'ok';
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = stopping
+      ? { ready: false, checks: { stopping: true } }
+      : await ready().catch((error: Error) => ({
+          ready: false,
+          checks: { error: error.message },
+        }));
+    res.locals.outcome = report.ready ? 'ready' : 'not_ready';
+    if (report.ready) res.json({ status: 'ready', checks: report.checks });
+    else
+      sendProblem(
+        res,
+        'not_ready',
+        503,
+        'Service Unavailable',
+        `not ready: ${JSON.stringify(report.checks)}`,
+      );
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.locals.outcome = 'ok';
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(notFound);
+  app.use(problemHandler(logger));
+
+  const server = createServer(app);
+  // a slow or stalled sender may not hold a socket for long: Slack and Meta send small bodies at once
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    app,
+    server,
+    metrics,
+    start({ port = config.GATEWAY_PORT, host = config.GATEWAY_HOST } = {}) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          logger.info({ port: address.port, host }, 'gateway listening');
+          resolve(address);
+        });
+      });
+    },
+    stop(graceMs = 10_000) {
+      stopping = true;
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

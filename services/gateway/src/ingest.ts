@@ -1,0 +1,122 @@
+import type { Publisher, PublishResult } from '@konstruct/bus';
+import {
+  type ChannelType,
+  createEvent,
+  type DataOf,
+  derivedEventId,
+  type KonstructEvent,
+  type KonstructMessage,
+} from '@konstruct/contracts';
+import type { Clock, IdGenerator, Logger } from '@konstruct/core';
+import type { GatewayMetrics } from './metrics.ts';
+
+/** The `source` of every event the gateway produces. */
+export const GATEWAY_SOURCE = '/konstruct/gateway';
+
+/** Turns decisions into stored events. Every method resolves only once JetStream has stored (or already had) it. */
+export interface Ingest {
+  /** `message.received` on `tenant.<id>.message.received.<channel>`, with the platform id as event and message id. */
+  received(eventId: string, message: KonstructMessage): Promise<PublishResult>;
+  /** `delivery.status` on `tenant.<id>.delivery.status.<channel>`. */
+  status(eventId: string, tenantId: string, data: DataOf<'delivery.status'>): Promise<PublishResult>;
+  /** `ingress.unrouted` on `ops.ingress.unrouted`: a webhook no tenant has connected, so nothing vanishes. */
+  unrouted(
+    channel: ChannelType,
+    workspaceId: string,
+    platformEventId: string,
+    reason: string,
+  ): Promise<PublishResult>;
+}
+
+/** Options for {@link createIngest}. */
+export interface IngestOptions {
+  publisher: Publisher;
+  clock: Clock;
+  ids: IdGenerator;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** How long to wait for JetStream before giving up (and answering 503). */
+  publishTimeoutMs: number;
+}
+
+/**
+ * Builds each event's CloudEvents envelope (correlation and causation are the event's own id: these are first
+ * events) and publishes it with its id as `Nats-Msg-Id`, so a retried webhook is stored once. A publish that is
+ * not acknowledged in time throws UnavailableError; the caller must not answer 200.
+ */
+export function createIngest({
+  publisher,
+  clock,
+  ids,
+  metrics,
+  logger,
+  publishTimeoutMs,
+}: IngestOptions): Ingest {
+  const deps = { clock, ids };
+
+  async function publish(event: KonstructEvent): Promise<PublishResult> {
+    const started = performance.now();
+    try {
+      const result = await publisher.publish(event, { timeoutMs: publishTimeoutMs });
+      const outcome = result.duplicate ? 'duplicate' : 'stored';
+      metrics.publishSeconds.observe({ result: outcome }, (performance.now() - started) / 1000);
+      metrics.events.inc({ type: event.type, result: outcome });
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          {
+            tenantId: event.tenantid,
+            eventId: event.id,
+            correlationId: event.correlationid,
+            seq: result.seq,
+            duplicate: result.duplicate,
+          },
+          result.duplicate ? 'already stored: a retry' : 'stored',
+        );
+      }
+      return result;
+    } catch (error) {
+      metrics.publishSeconds.observe({ result: 'failed' }, (performance.now() - started) / 1000);
+      metrics.events.inc({ type: event.type, result: 'failed' });
+      throw error;
+    }
+  }
+
+  return {
+    received(eventId, message) {
+      return publish(
+        createEvent(
+          {
+            type: 'message.received',
+            id: eventId,
+            source: GATEWAY_SOURCE,
+            tenantId: message.tenantId,
+            data: { message },
+          },
+          deps,
+        ),
+      );
+    },
+    status(eventId, tenantId, data) {
+      return publish(
+        createEvent({ type: 'delivery.status', id: eventId, source: GATEWAY_SOURCE, tenantId, data }, deps),
+      );
+    },
+    unrouted(channel, workspaceId, platformEventId, reason) {
+      logger.info(
+        { channel, workspaceId, platformEventId, reason },
+        'webhook from a workspace no tenant has connected',
+      );
+      return publish(
+        createEvent(
+          {
+            type: 'ingress.unrouted',
+            id: derivedEventId(platformEventId, 'ingress.unrouted'),
+            source: GATEWAY_SOURCE,
+            data: { channel, workspaceId, platformEventId, reason },
+          },
+          deps,
+        ),
+      );
+    },
+  };
+}
