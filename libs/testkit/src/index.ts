@@ -39,3 +39,4 @@ export {
   whatsappSignatureHeaders,
 } from './fixtures.ts';
 export { captureLogs, randomPrefix } from './misc.ts';
+export { SERVICES, type ServiceName, type ServiceProcess, type Stack, type StackOptions, startStack } from './stack.ts';
