@@ -1,0 +1,187 @@
+import type { KonstructEvent } from '@konstruct/contracts';
+import { ValidationError } from '@konstruct/core';
+import { type Database, translateDbError, withTenant } from '@konstruct/db';
+import { assertTenantId } from '@konstruct/names';
+import { PROJECTION_NAMES, type ProjectionName, planBatch } from './plan.ts';
+import { type WriteCounts, writePlan } from './store.ts';
+
+/** Options of {@link projectEvents} and {@link projectTenantEvents}. */
+export interface ProjectOptions {
+  /** Which read models to write; replay of a subset passes the ones it cleared. @default every one */
+  projections?: readonly ProjectionName[];
+}
+
+/** What a projected batch did. */
+export interface ProjectionResult {
+  /** Events read. */
+  events: number;
+  /** Events that wrote nothing (no tenant, or a type no selected read model uses). */
+  skipped: number;
+  /** Tenants written, one transaction each. */
+  tenants: number;
+  /** Rows sent to each table after folding the batch per key (an upsert may leave a row unchanged). */
+  rows: WriteCounts;
+}
+
+function emptyCounts(): WriteCounts {
+  return { conversations: 0, messages: 0, deliveries: 0, receipts: 0, usage: 0 };
+}
+
+function addCounts(into: WriteCounts, more: WriteCounts): void {
+  for (const key of Object.keys(into) as (keyof WriteCounts)[]) into[key] += more[key];
+}
+
+function selection(options: ProjectOptions): readonly ProjectionName[] {
+  const selected = options.projections ?? PROJECTION_NAMES;
+  for (const name of selected) {
+    if (!PROJECTION_NAMES.includes(name)) {
+      throw new ValidationError(`unknown projection "${name}"; known: ${PROJECTION_NAMES.join(', ')}`);
+    }
+  }
+  return selected;
+}
+
+/** Groups events by tenant, keeping stream order inside each group; events without a tenant are left out. */
+export function groupByTenant<T extends { event: KonstructEvent }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const tenantId = item.event.tenantid;
+    if (!tenantId) continue;
+    const group = groups.get(tenantId);
+    if (group) group.push(item);
+    else groups.set(tenantId, [item]);
+  }
+  return groups;
+}
+
+/**
+ * Projects one tenant's events in ONE transaction inside that tenant (row-level security accepts only its
+ * rows). Every event must belong to `tenantId`. Database errors come back translated into the platform's
+ * error tree (a lost connection is an UnavailableError, worth retrying).
+ */
+export async function projectTenantEvents(
+  orm: Database,
+  tenantId: string,
+  events: readonly KonstructEvent[],
+  options: ProjectOptions = {},
+): Promise<ProjectionResult> {
+  assertTenantId(tenantId);
+  const stranger = events.find((e) => e.tenantid !== tenantId);
+  if (stranger) {
+    throw new ValidationError(`event ${stranger.id} belongs to tenant ${stranger.tenantid}, not ${tenantId}`);
+  }
+  const plan = planBatch(events, selection(options));
+  try {
+    const rows = await withTenant(orm, tenantId, (em) => writePlan(em, tenantId, plan));
+    return { events: events.length, skipped: plan.skipped, tenants: 1, rows };
+  } catch (error) {
+    throw translateDbError(error, `projection of ${events.length} events`);
+  }
+}
+
+/**
+ * Projects a batch of events (any tenants, in stream order) into the read models: one transaction per
+ * tenant, one upsert statement per table. Idempotent: projecting the same events again, in any order or
+ * grouping, leaves the same rows. Throws at the first tenant that fails; tenants before it stay committed,
+ * which is harmless because projecting them again changes nothing.
+ */
+export async function projectEvents(
+  orm: Database,
+  events: readonly KonstructEvent[],
+  options: ProjectOptions = {},
+): Promise<ProjectionResult> {
+  const total: ProjectionResult = { events: events.length, skipped: 0, tenants: 0, rows: emptyCounts() };
+  const groups = groupByTenant(events.map((event) => ({ event })));
+  for (const [tenantId, items] of groups) {
+    const result = await projectTenantEvents(
+      orm,
+      tenantId,
+      items.map((i) => i.event),
+      options,
+    );
+    total.skipped += result.skipped;
+    total.tenants += 1;
+    addCounts(total.rows, result.rows);
+  }
+  total.skipped += events.filter((e) => !e.tenantid).length;
+  return total;
+}
+
+const TABLES: Record<ProjectionName, readonly string[]> = {
+  conversations: ['conversations'],
+  messages: ['messages'],
+  deliveries: ['deliveries', 'delivery_receipts'],
+  usage: ['llm_usage'],
+};
+
+/**
+ * Empties the named read models of one tenant, in one transaction, before a replay rebuilds them. Returns
+ * the rows deleted per table. Other tenants' rows are out of reach (row-level security).
+ */
+export async function clearProjections(
+  orm: Database,
+  tenantId: string,
+  names: readonly ProjectionName[],
+): Promise<Record<string, number>> {
+  const tables = selection({ projections: names }).flatMap((name) => TABLES[name]);
+  return withTenant(orm, tenantId, async (em) => {
+    const deleted: Record<string, number> = {};
+    for (const table of tables) {
+      const result = await em.execute<{ affectedRows: number }>(
+        `delete from "${table}" where tenant_id = ?::uuid`,
+        [tenantId],
+        'run',
+      );
+      deleted[table] = result.affectedRows;
+    }
+    return deleted;
+  });
+}
+
+/** LLM usage of one agent with one model. */
+export interface AgentUsage {
+  agentId: string;
+  model: string;
+  provider: string | null;
+  /** Answers (and apologies with usage) counted. */
+  replies: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Mean model latency, rounded; null when no reply said. */
+  avgLatencyMs: number | null;
+}
+
+/** A tenant's LLM usage per agent and model, optionally from a time on; the heaviest agents first. */
+export async function usageByAgent(orm: Database, tenantId: string, since?: Date): Promise<AgentUsage[]> {
+  return withTenant(orm, tenantId, async (em) => {
+    const rows = await em.execute<
+      {
+        agent_id: string;
+        model: string;
+        provider: string | null;
+        replies: number;
+        prompt_tokens: number;
+        completion_tokens: number;
+        avg_latency_ms: number | null;
+      }[]
+    >(
+      `select agent_id, model, provider, count(*)::float8 as replies,
+              sum(prompt_tokens)::float8 as prompt_tokens, sum(completion_tokens)::float8 as completion_tokens,
+              round(avg(latency_ms))::float8 as avg_latency_ms
+         from llm_usage
+        where tenant_id = ?::uuid and at >= coalesce(?::timestamptz, '-infinity')
+        group by agent_id, model, provider
+        order by sum(prompt_tokens + completion_tokens) desc, agent_id, model`,
+      [tenantId, since ? since.toISOString() : null],
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      model: r.model,
+      provider: r.provider,
+      replies: r.replies,
+      promptTokens: r.prompt_tokens,
+      completionTokens: r.completion_tokens,
+      avgLatencyMs: r.avg_latency_ms,
+    }));
+  });
+}

@@ -1,0 +1,172 @@
+import {
+  createEvent,
+  derivedEventId,
+  type KonstructEvent,
+  type KonstructMessage,
+} from '@konstruct/contracts';
+import { manualClock, randomIds } from '@konstruct/core';
+
+/** What one test journey looks like. */
+export interface JourneyOptions {
+  tenantId: string;
+  agentId: string;
+  /** Distinguishes messages; threads are `index % threads`. */
+  index: number;
+  channel?: 'slack' | 'whatsapp';
+  threads?: number;
+  /** Epoch ms of the first event. */
+  startMs?: number;
+  /** Stop after this step. @default 'receipt' */
+  until?: 'received' | 'routed' | 'replied' | 'delivered' | 'receipt';
+}
+
+/**
+ * The events one person's message produces, as the gateway, router, orchestrator and delivery emit them:
+ * ingress id as `id` of message.received and `correlationid` of everything after, derived ids for the rest.
+ */
+export function journey({
+  tenantId,
+  agentId,
+  index,
+  channel = 'slack',
+  threads = 3,
+  startMs = Date.UTC(2026, 10, 26, 9, 0, 0) + index * 1_000,
+  until = 'receipt',
+}: JourneyOptions): KonstructEvent[] {
+  const clock = manualClock(startMs);
+  const deps = { clock, ids: randomIds };
+  const slack = channel === 'slack';
+  const workspaceId = slack ? 'T0ACME0001' : '106540352242922';
+  const thread = index % threads;
+  const threadId = slack
+    ? `1700000000.${String(thread).padStart(6, '0')}`
+    : `1650555${String(thread).padStart(4, '0')}`;
+  const channelId = slack ? 'C0GENERAL1' : threadId;
+  const platformMessageId = slack
+    ? `1700000${String(index).padStart(3, '0')}.000100`
+    : `wamid.HBgL${tenantId.slice(0, 8)}${index}`;
+  const message: KonstructMessage = {
+    tenantId,
+    channel,
+    connectionId: '7d0c2f7e-3f1b-4c8e-9a59-2f4f5e0a1b11',
+    workspaceId,
+    channelId,
+    threadId,
+    platformMessageId,
+    sender: { id: slack ? 'U0PERSON01' : threadId, name: 'Dana', isBot: false },
+    content: { text: `question number ${index}`, attachments: [] },
+    sentAt: new Date(startMs - 500).toISOString(),
+    addressing: { direct: !slack, mentioned: slack, inThread: false },
+    platform: {},
+  };
+  const ingressId = slack
+    ? `slack:${workspaceId}:Ev${tenantId.slice(0, 8)}x${index}`
+    : `wa:${workspaceId}:${platformMessageId}`;
+  const conversationId = `${channel}:${workspaceId}:${channelId}:${threadId}`;
+  const events: KonstructEvent[] = [];
+  const received = createEvent(
+    { type: 'message.received', id: ingressId, tenantId, source: '/konstruct/gateway', data: { message } },
+    deps,
+  );
+  events.push(received);
+  if (until === 'received') return events;
+  clock.advance(15);
+  const routed = createEvent(
+    {
+      type: 'message.routed',
+      id: derivedEventId(ingressId, 'message.routed'),
+      tenantId,
+      source: '/konstruct/router',
+      correlationId: ingressId,
+      causationId: ingressId,
+      data: { message, agentId, conversationId, reason: 'mention' },
+    },
+    deps,
+  );
+  events.push(routed);
+  if (until === 'routed') return events;
+  clock.advance(800);
+  const replied = createEvent(
+    {
+      type: 'agent.replied',
+      id: derivedEventId(routed.id, 'agent.replied'),
+      tenantId,
+      source: '/konstruct/orchestrator',
+      correlationId: ingressId,
+      causationId: routed.id,
+      data: {
+        agentId,
+        conversationId,
+        inReplyTo: routed.id,
+        message,
+        reply: { text: `answer number ${index}` },
+        kind: 'answer',
+        model: 'llama3.2:3b',
+        provider: 'ollama',
+        usage: { promptTokens: 100 + index, completionTokens: 20 + index },
+        latencyMs: 750.4,
+      },
+    },
+    deps,
+  );
+  events.push(replied);
+  if (until === 'replied') return events;
+  clock.advance(120);
+  const postedId = slack
+    ? `1700001${String(index).padStart(3, '0')}.000200`
+    : `wamid.OUT${tenantId.slice(0, 8)}${index}`;
+  const delivered = createEvent(
+    {
+      type: 'delivery.succeeded',
+      id: derivedEventId(replied.id, 'delivery.succeeded'),
+      tenantId,
+      source: '/konstruct/orchestrator',
+      correlationId: ingressId,
+      causationId: replied.id,
+      data: {
+        channel,
+        workspaceId,
+        channelId,
+        threadId,
+        replyEventId: replied.id,
+        platformMessageId: postedId,
+        response: { ok: true },
+      },
+    },
+    deps,
+  );
+  events.push(delivered);
+  if (until === 'delivered' || slack) return events;
+  clock.advance(2_000);
+  events.push(receipt(tenantId, workspaceId, postedId, 'delivered', clock.now(), threadId));
+  return events;
+}
+
+/** A WhatsApp receipt for a message the business sent. */
+export function receipt(
+  tenantId: string,
+  workspaceId: string,
+  platformMessageId: string,
+  status: 'sent' | 'delivered' | 'read' | 'failed',
+  atMs: number,
+  recipientId = '16505551234',
+): KonstructEvent {
+  return createEvent(
+    {
+      type: 'delivery.status',
+      id: `wa:${workspaceId}:status:${platformMessageId}:${status}`,
+      tenantId,
+      source: '/konstruct/gateway',
+      data: {
+        channel: 'whatsapp',
+        workspaceId,
+        platformMessageId,
+        status,
+        recipientId,
+        at: new Date(atMs).toISOString(),
+        errors: [],
+      },
+    },
+    { clock: manualClock(atMs + 50), ids: randomIds },
+  );
+}
