@@ -181,9 +181,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
+        // a keep-alive connection whose request was in flight becomes idle only once it is answered
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
