@@ -11,7 +11,15 @@ import {
   startFakeOpenAi,
 } from '@konstruct/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLlmPool, type LlmPool } from '../src/index.ts';
+import { type Attempt, createLlmPool, type LlmPool, type PoolHealth } from '../src/index.ts';
+
+/** What a test reads from `/v1/complete`: an answer or a problem; the fields the assertions use. */
+interface Reply {
+  detail: string;
+  attempts: Attempt[];
+  issues: { path: string; message: string }[];
+  [key: string]: unknown;
+}
 
 const TENANT = '6c1f4a52-8e0b-4d5e-9a57-1b7c1f0e2a11';
 const QUESTION = 'What are the opening hours of the Oslo store?';
@@ -73,8 +81,12 @@ async function complete(url: string, body: unknown) {
     status: res.status,
     type: res.headers.get('content-type'),
     headers: res.headers,
-    body: await res.json(),
+    body: (await res.json()) as Reply,
   };
+}
+
+async function healthz(url: string): Promise<PoolHealth & { status: string }> {
+  return (await fetch(`${url}/healthz`)).json() as Promise<PoolHealth & { status: string }>;
 }
 
 async function closedPort(): Promise<number> {
@@ -181,8 +193,8 @@ describe('POST /v1/complete', () => {
       provider: 'openai-backup',
       attempts: [{ provider: 'ollama-local', error: expect.stringMatching(/^skipped: cooling down until /) }],
     });
-    const cooling = await (await fetch(`${url}/healthz`)).json();
-    expect(cooling.providers.find((p: { name: string }) => p.name === 'ollama-local')).toMatchObject({
+    const cooling = await healthz(url);
+    expect(cooling.providers.find((p) => p.name === 'ollama-local')).toMatchObject({
       state: 'cooling_down',
       coolingDownUntil: new Date(clock.now() - 29_000 + 30_000).toISOString(),
       lastError: expect.stringMatching(/^HTTP 503/),
@@ -194,7 +206,7 @@ describe('POST /v1/complete', () => {
     const recovered = await complete(url, request());
     expect(ollama.requests).toHaveLength(3);
     expect(recovered.body).toMatchObject({ provider: 'ollama-local', attempts: [] });
-    const healthy = await (await fetch(`${url}/healthz`)).json();
+    const healthy = await healthz(url);
     expect(healthy.providers[0]).toMatchObject({ name: 'ollama-local', state: 'healthy' });
   });
 
@@ -216,7 +228,7 @@ describe('POST /v1/complete', () => {
     });
     const calls = [complete(url, request()), complete(url, request()), complete(url, request())];
     await expect.poll(() => ollama.requests.length).toBe(2);
-    await expect.poll(async () => (await (await fetch(`${url}/healthz`)).json()).queued).toBe(1);
+    await expect.poll(async () => (await healthz(url)).queued).toBe(1);
     // the third call is still waiting: the model has seen only two
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(ollama.requests).toHaveLength(2);
@@ -243,8 +255,8 @@ describe('POST /v1/complete', () => {
       signal: AbortSignal.timeout(200),
     }).catch((error: unknown) => error);
     expect(gaveUp).toBeInstanceOf(Error);
-    await expect.poll(async () => (await (await fetch(`${url}/healthz`)).json()).inFlight).toBe(0);
-    const health = await (await fetch(`${url}/healthz`)).json();
+    await expect.poll(async () => (await healthz(url)).inFlight).toBe(0);
+    const health = await healthz(url);
     expect(health.providers[0]).toMatchObject({ name: 'ollama-local', state: 'healthy' });
     // the backup was never asked on behalf of a caller who had left
     expect(openai.requests).toHaveLength(0);
@@ -285,7 +297,7 @@ describe('POST /v1/complete', () => {
     expect(res.body.detail).toBe(
       `no model server answered: start Ollama at http://127.0.0.1:${port} (ollama serve; ollama pull llama3.2:3b) or set LLM_GROUPS`,
     );
-    expect(res.body.attempts[0].error).toMatch(/^unreachable at .*ECONNREFUSED/);
+    expect(res.body.attempts[0]?.error).toMatch(/^unreachable at .*ECONNREFUSED/);
   });
 
   it('tells the operator to pull a model Ollama does not have, and falls back meanwhile', async () => {
@@ -305,7 +317,7 @@ describe('POST /v1/complete', () => {
     const res = await complete(url, { tenantId: 'not-a-uuid', modelGroup: 'fast', messages: [] });
     expect(res.status).toBe(400);
     expect(res.type).toMatch(/^application\/problem\+json/);
-    expect(res.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['messages', 'tenantId']);
+    expect(res.body.issues.map((i) => i.path).sort()).toEqual(['messages', 'tenantId']);
 
     const malformed = await complete(url, '{"tenantId": ');
     expect(malformed.status).toBe(400);
