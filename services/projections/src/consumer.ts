@@ -109,7 +109,9 @@ export async function startProjectionConsumer(
     if (settlement.kind === 'nak') return msg.nak(settlement.delayMs);
     try {
       await deadLetter(msg, settlement.reason, event);
-      msg.term(settlement.reason.slice(0, 200));
+      // no reason on the TERM: nats-server 2.9 does not parse `+TERM <reason>` and would leave the message
+      // pending, to be redelivered after its ack wait; the reason is in the dead letter
+      msg.term();
     } catch (error) {
       // the dead letter was not stored: keep the message rather than lose it
       log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');
