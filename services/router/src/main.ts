@@ -1,5 +1,5 @@
 import { connectBus, createPublisher, ensureStreams } from '@konstruct/bus';
-import { loadConfig } from '@konstruct/config';
+import { type Config, ConfigError, loadConfig } from '@konstruct/config';
 import { createLogger, describeError } from '@konstruct/core';
 import { openDatabase } from '@konstruct/db';
 import { topology } from '@konstruct/names';
@@ -7,7 +7,15 @@ import { Redis } from 'ioredis';
 import { createRouter } from './index.ts';
 
 // The composition root: the only place that reads the environment and opens connections.
-const config = loadConfig(process.env, ['nats', 'database', 'redis', 'routing']);
+let config: Config<'nats' | 'database' | 'redis' | 'routing'>;
+try {
+  config = loadConfig(process.env, ['nats', 'database', 'redis', 'routing']);
+} catch (error) {
+  // the message names every bad variable; a stack trace would only bury it
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`router: ${error.message}\n`);
+  process.exit(1);
+}
 const logger = createLogger({ service: 'router', level: config.LOG_LEVEL });
 
 async function run(): Promise<void> {
