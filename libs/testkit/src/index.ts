@@ -39,4 +39,11 @@ export {
   whatsappSignatureHeaders,
 } from './fixtures.ts';
 export { captureLogs, randomPrefix } from './misc.ts';
-export { SERVICES, type ServiceName, type ServiceProcess, type Stack, type StackOptions, startStack } from './stack.ts';
+export {
+  SERVICES,
+  type ServiceName,
+  type ServiceProcess,
+  type Stack,
+  type StackOptions,
+  startStack,
+} from './stack.ts';
