@@ -14,6 +14,12 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import type { ConsumerDefinition } from './definitions.ts';
 import type { Publisher } from './publish.ts';
 
+/**
+ * The header a dead-letter redrive carries: the name of the consumer that dead-lettered the message. Only that
+ * consumer handles the redriven copy; the others ack it unseen, because they handled the original.
+ */
+export const REDRIVE_CONSUMER_HEADER = 'Konstruct-Redrive-Consumer';
+
 /** What a handler knows about the message it handles besides the event. */
 export interface HandlerContext {
   /** A logger bound to the event's tenant, event and correlation ids. */
@@ -133,6 +139,14 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
   }
 
   async function handle(msg: JsMsg): Promise<void> {
+    // a redriven dead letter is meant for the consumer that gave up on it; every other consumer of the subject
+    // handled the original already, and must not act twice
+    const redriveFor = msg.headers?.get(REDRIVE_CONSUMER_HEADER);
+    if (redriveFor && redriveFor !== definition.name) {
+      log.debug({ seq: msg.seq, redriveFor }, 'redrive for another consumer; acked');
+      msg.ack();
+      return;
+    }
     let event: KonstructEvent;
     try {
       event = decodeEvent(msg.data);

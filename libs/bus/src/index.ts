@@ -3,6 +3,7 @@ export {
   type ConsumerRunnerOptions,
   type EventHandler,
   type HandlerContext,
+  REDRIVE_CONSUMER_HEADER,
   type RunningConsumer,
   type Settlement,
   settleFailure,

@@ -1,8 +1,12 @@
 import { isAppError } from '@konstruct/core';
 import { Command, CommanderError } from 'commander';
 import { registerAgent } from './commands/agent.ts';
+import { registerAnalyst } from './commands/analyst.ts';
 import { registerChannel } from './commands/channel.ts';
+import { registerDlq } from './commands/dlq.ts';
+import { registerEvents } from './commands/events.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerStreams } from './commands/streams.ts';
 import { registerTenant } from './commands/tenant.ts';
 import { registerUser } from './commands/user.ts';
 import { createCliContext } from './context.ts';
@@ -34,7 +38,7 @@ export async function main(
   env: Record<string, string | undefined>,
   io: CliIo = processIo,
 ): Promise<number> {
-  const ctx = createCliContext(env, io.out);
+  const ctx = createCliContext(env, io.out, io.err, io === processIo && process.stderr.isTTY === true);
   const program = new Command('konstruct')
     .description('Konstruct: AI employees in Slack and WhatsApp. Set up tenants and run operations.')
     .exitOverride()
@@ -69,4 +73,9 @@ function describeUnexpected(error: unknown): string {
 }
 
 /** Command groups registered by other modules (the ops tools), each `(program, ctx) => void`. */
-const extraCommands: ((program: Command, ctx: ReturnType<typeof createCliContext>) => void)[] = [];
+const extraCommands: ((program: Command, ctx: ReturnType<typeof createCliContext>) => void)[] = [
+  registerEvents,
+  registerDlq,
+  registerStreams,
+  registerAnalyst,
+];

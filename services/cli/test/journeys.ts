@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { createEvent, derivedEventId, type KonstructEvent } from '@konstruct/contracts';
+import { type Clock, randomIds } from '@konstruct/core';
+import { conversationId } from '@konstruct/names';
+
+/** What a journey is for. */
+export interface JourneyOptions {
+  tenantId: string;
+  agentId: string;
+  connectionId: string;
+  /** Sets each event's time. */
+  clock: Clock;
+  /** Its number, to vary threads, senders and text. */
+  n: number;
+}
+
+const WORDS = ['invoice', 'refund', 'shipping', 'password', 'upgrade', 'contract', 'meeting', 'report'];
+
+/**
+ * One message's realistic journey through the pipeline: `message.received` (Slack or WhatsApp), then
+ * `message.routed`, `agent.replied` with token usage and `delivery.succeeded`, with the derived ids and the
+ * correlation and causation ids the services use. Every fourth conversation is WhatsApp; threads are reused so
+ * that conversations hold several messages.
+ */
+export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOptions): KonstructEvent[] {
+  const deps = { clock, ids: randomIds };
+  const whatsapp = n % 4 === 3;
+  const thread = n % 50;
+  const channel = whatsapp ? 'whatsapp' : 'slack';
+  const workspaceId = whatsapp ? '106540352242922' : 'T0ACME0001';
+  const channelId = whatsapp ? `1650555${String(1000 + thread)}` : 'C0GENERAL1';
+  const threadId = whatsapp ? channelId : `1764151200.${String(thread).padStart(6, '0')}`;
+  const receivedId = whatsapp
+    ? `wa:${workspaceId}:wamid.${randomUUID()}`
+    : `slack:${workspaceId}:Ev${randomUUID()}`;
+  const message = {
+    tenantId,
+    channel,
+    connectionId,
+    workspaceId,
+    channelId,
+    threadId,
+    platformMessageId: whatsapp ? `wamid.${n}` : `1764151200.${String(n).padStart(6, '0')}`,
+    sender: { id: whatsapp ? channelId : `U0PERSON${n % 7}`, name: `Person ${n % 7}`, isBot: false },
+    content: { text: `Hi Mara, question ${n} about the ${WORDS[n % WORDS.length]} please`, attachments: [] },
+    sentAt: new Date(clock.now()).toISOString(),
+    addressing: { direct: whatsapp, mentioned: !whatsapp, inThread: false },
+    platform: {},
+  } as const;
+  const received = createEvent(
+    { type: 'message.received', source: '/konstruct/gateway', tenantId, id: receivedId, data: { message } },
+    deps,
+  );
+  const conversation = conversationId(message);
+  const routed = createEvent(
+    {
+      type: 'message.routed',
+      source: '/konstruct/router',
+      tenantId,
+      id: derivedEventId(received.id, 'message.routed'),
+      correlationId: received.id,
+      causationId: received.id,
+      data: { message, agentId, conversationId: conversation, reason: whatsapp ? 'direct' : 'mention' },
+    },
+    deps,
+  );
+  const replied = createEvent(
+    {
+      type: 'agent.replied',
+      source: '/konstruct/orchestrator',
+      tenantId,
+      id: derivedEventId(routed.id, 'agent.replied'),
+      correlationId: received.id,
+      causationId: routed.id,
+      data: {
+        agentId,
+        conversationId: conversation,
+        inReplyTo: routed.id,
+        message,
+        reply: {
+          text: `Happy to help with the ${WORDS[n % WORDS.length]}: here is what I found for question ${n}.`,
+        },
+        kind: 'answer',
+        model: 'llama3.2:3b',
+        provider: 'ollama-local',
+        usage: { promptTokens: 180 + (n % 40), completionTokens: 40 + (n % 25) },
+        latencyMs: 600 + (n % 300),
+      },
+    },
+    deps,
+  );
+  const delivered = createEvent(
+    {
+      type: 'delivery.succeeded',
+      source: '/konstruct/orchestrator',
+      tenantId,
+      id: derivedEventId(replied.id, 'delivery.succeeded'),
+      correlationId: received.id,
+      causationId: replied.id,
+      data: {
+        channel,
+        workspaceId,
+        channelId,
+        threadId,
+        replyEventId: replied.id,
+        platformMessageId: whatsapp ? `wamid.out.${n}` : `1764151300.${String(n).padStart(6, '0')}`,
+        response: { ok: true },
+      },
+    },
+    deps,
+  );
+  return [received, routed, replied, delivered];
+}
