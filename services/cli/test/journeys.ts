@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, derivedEventId, type KonstructEvent } from '@konstruct/contracts';
+import { createEvent, derivedEventId, type KonstructEvent, type KonstructMessage } from '@konstruct/contracts';
 import { type Clock, randomIds } from '@konstruct/core';
 import { conversationId } from '@konstruct/names';
 
@@ -33,7 +33,7 @@ export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOp
   const receivedId = whatsapp
     ? `wa:${workspaceId}:wamid.${randomUUID()}`
     : `slack:${workspaceId}:Ev${randomUUID()}`;
-  const message = {
+  const message: KonstructMessage = {
     tenantId,
     channel,
     connectionId,
@@ -46,7 +46,7 @@ export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOp
     sentAt: new Date(clock.now()).toISOString(),
     addressing: { direct: whatsapp, mentioned: !whatsapp, inThread: false },
     platform: {},
-  } as const;
+  };
   const received = createEvent(
     { type: 'message.received', source: '/konstruct/gateway', tenantId, id: receivedId, data: { message } },
     deps,
