@@ -70,7 +70,7 @@ export async function startProjectionConsumer(
   const { js, orm, topology, definition, publisher, batchSize = 500, lingerMs = 5 } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
-  const project = { ...(options.projections ? { projections: options.projections } : {}) };
+  const selected = { ...(options.projections ? { projections: options.projections } : {}) };
   const log = options.logger.child({ consumer: definition.name });
 
   const consumer = await js.consumers.get(topology.streams[definition.stream], definition.name);
@@ -166,7 +166,7 @@ export async function startProjectionConsumer(
         orm,
         tenantId,
         items.map((i) => i.event),
-        project,
+        selected,
       );
       for (const { msg } of items) msg.ack();
       return;
@@ -177,7 +177,7 @@ export async function startProjectionConsumer(
     }
     for (const item of items) {
       try {
-        await projectTenantEvents(orm, tenantId, [item.event], project);
+        await projectTenantEvents(orm, tenantId, [item.event], selected);
         item.msg.ack();
       } catch (error) {
         await fail([item], error);
@@ -185,45 +185,63 @@ export async function startProjectionConsumer(
     }
   }
 
-  async function handle(batch: readonly JsMsg[]): Promise<void> {
-    const started = performance.now();
-    const items = await read(batch);
-    for (const [tenantId, group] of groupByTenant(items)) await projectTenant(tenantId, group);
-    log.debug({ messages: batch.length, ms: Math.round(performance.now() - started) }, 'batch projected');
+  /** Projects a read batch: tenants in parallel (each its own transaction and connection). */
+  async function project(items: readonly Item[], started: number): Promise<void> {
+    try {
+      await Promise.all([...groupByTenant(items)].map(([tenantId, group]) => projectTenant(tenantId, group)));
+      log.debug({ messages: items.length, ms: Math.round(performance.now() - started) }, 'batch projected');
+    } catch (error) {
+      // settling failed too (NATS away): the messages are redelivered after their ack wait
+      log.error({ err: error, messages: items.length }, 'batch handling crashed');
+    }
+  }
+
+  /** Collects the next batch: the first message, then whatever else arrives within the linger. */
+  async function collect(pending: Promise<IteratorResult<JsMsg>>) {
+    const first = await pending;
+    if (first.done) return { batch: [], next: pending, done: true };
+    const batch: JsMsg[] = [first.value];
+    let next = iterator.next();
+    let timer: NodeJS.Timeout | undefined;
+    const linger = new Promise<typeof LINGER>((resolve) => {
+      timer = setTimeout(() => resolve(LINGER), lingerMs);
+    });
+    let done = false;
+    while (batch.length < batchSize) {
+      const got = await Promise.race([next, linger]);
+      if (got === LINGER) break;
+      if (got.done) {
+        done = true;
+        break;
+      }
+      batch.push(got.value);
+      next = iterator.next();
+    }
+    clearTimeout(timer);
+    return { batch, next, done };
   }
 
   const iterator = messages[Symbol.asyncIterator]();
   const loop = (async () => {
+    // Two stages: while one batch is in the database, the next is collected and parsed (parsing is CPU,
+    // the database work is waiting), so neither waits for the other.
+    let projecting: Promise<void> = Promise.resolve();
     let next = iterator.next();
     for (;;) {
-      const first = await next;
-      if (first.done) return;
-      const batch: JsMsg[] = [first.value];
-      next = iterator.next();
-      let timer: NodeJS.Timeout | undefined;
-      const linger = new Promise<typeof LINGER>((resolve) => {
-        timer = setTimeout(() => resolve(LINGER), lingerMs);
-      });
-      let done = false;
-      while (batch.length < batchSize) {
-        const got = await Promise.race([next, linger]);
-        if (got === LINGER) break;
-        if (got.done) {
-          done = true;
-          break;
-        }
-        batch.push(got.value);
-        next = iterator.next();
+      const { batch, next: following, done } = await collect(next);
+      next = following;
+      if (batch.length > 0) {
+        const started = performance.now();
+        const items = await read(batch).catch((error: unknown) => {
+          log.error({ err: error, messages: batch.length }, 'batch reading crashed');
+          return [];
+        });
+        await projecting;
+        projecting = project(items, started);
       }
-      clearTimeout(timer);
-      try {
-        await handle(batch);
-      } catch (error) {
-        // settling failed too (NATS away): the messages are redelivered after their ack wait
-        log.error({ err: error, messages: batch.length }, 'batch handling crashed');
-      }
-      if (done) return;
+      if (done) break;
     }
+    await projecting;
   })();
 
   let stopping: Promise<void> | undefined;
