@@ -6,6 +6,7 @@ import { registerChannel } from './commands/channel.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerStreams } from './commands/streams.ts';
 import { registerTenant } from './commands/tenant.ts';
 import { registerUser } from './commands/user.ts';
@@ -75,6 +76,7 @@ function describeUnexpected(error: unknown): string {
 /** Command groups registered by other modules (the ops tools), each `(program, ctx) => void`. */
 const extraCommands: ((program: Command, ctx: ReturnType<typeof createCliContext>) => void)[] = [
   registerEvents,
+  registerReplay,
   registerDlq,
   registerStreams,
   registerAnalyst,

@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { consumerDefinitions, createPublisher, ensureConsumer, type Publisher } from '@konstruct/bus';
+import type { KonstructEvent } from '@konstruct/contracts';
+import { manualClock } from '@konstruct/core';
+import { projectEvents, startProjectionConsumer } from '@konstruct/projections';
+import {
+  captureLogs,
+  createTestBus,
+  createTestDatabase,
+  type TestBus,
+  type TestDatabase,
+} from '@konstruct/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, createTenant, konstruct, waitFor } from './helpers.ts';
+import { journey } from './journeys.ts';
+
+const TABLES = ['conversations', 'messages', 'deliveries', 'delivery_receipts', 'llm_usage'];
+
+let db: TestDatabase;
+let bus: TestBus;
+let env: Record<string, string>;
+let publisher: Publisher;
+let acme: string;
+let globex: string;
+const clock = manualClock(Date.parse('2026-11-20T09:00:00Z'));
+let journeys = 0;
+
+// one agent and one connection per tenant, as a tenant's channel is served by one agent
+const agents = new Map<string, { agentId: string; connectionId: string }>();
+
+async function publishJourneys(tenantId: string, count: number): Promise<KonstructEvent[]> {
+  if (!agents.has(tenantId)) agents.set(tenantId, { agentId: randomUUID(), connectionId: randomUUID() });
+  const { agentId, connectionId } = agents.get(tenantId)!;
+  const events: KonstructEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    for (const event of journey({ tenantId, agentId, connectionId, clock, n: journeys })) {
+      await publisher.publish(event);
+      events.push(event);
+      clock.advance(250);
+    }
+    journeys += 1;
+  }
+  return events;
+}
+
+/** Every read-model row of a tenant, table by table, as JSON in a stable order: what "row by row" compares. */
+async function snapshot(tenantId: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of TABLES) {
+    out[table] = await db.superSql(
+      `select to_jsonb(t)::text from ${table} t where tenant_id = '${tenantId}' order by 1`,
+    );
+  }
+  return out;
+}
+
+async function deleteReadModels(tenantId: string): Promise<void> {
+  for (const table of TABLES) await db.superSql(`delete from ${table} where tenant_id = '${tenantId}'`);
+}
+
+beforeAll(async () => {
+  [db, bus] = await Promise.all([createTestDatabase(), createTestBus()]);
+  env = cliEnv(db, bus);
+  publisher = createPublisher(bus.js, bus.topology);
+  acme = await createTenant(env, 'acme');
+  globex = await createTenant(env, 'globex');
+  // the history as the live projections would have left it
+  const history = [...(await publishJourneys(acme, 60)), ...(await publishJourneys(globex, 40))];
+  await projectEvents(db.orm, history);
+});
+afterAll(async () => {
+  await bus?.close();
+  await db?.drop();
+});
+
+describe('konstruct replay', () => {
+  it('a rebuild after deleting a tenant’s read models restores them row by row, and leaves other tenants alone', async () => {
+    const acmeBefore = await snapshot(acme);
+    const globexBefore = await snapshot(globex);
+    expect(acmeBefore.messages).toHaveLength(120);
+    expect(acmeBefore.llm_usage).toHaveLength(60);
+    await deleteReadModels(acme);
+    // a row an earlier bad deploy mangled is put right too: the rebuild clears before it re-projects
+    await db.superSql(`update messages set text = 'garbage' where tenant_id = '${globex}'`);
+    const mangledGlobex = await snapshot(globex);
+
+    const run = await konstruct(env, ['replay', '--tenant', 'acme', '--projection', 'all']);
+    expect(run.code).toBe(0);
+    expect(run.out[0]).toBe(`tenant acme (${acme})`);
+    expect(run.out.join('\n')).toMatch(/replayed 240 events \(sequences 1\.\.240\)/);
+    expect(await snapshot(acme)).toEqual(acmeBefore);
+    expect(await snapshot(globex)).toEqual(mangledGlobex);
+
+    await konstruct(env, ['replay', '--tenant', 'globex', '--projection', 'all']);
+    expect(await snapshot(globex)).toEqual(globexBefore);
+  });
+
+  it('a range replay restores what is missing in its range, and run twice changes nothing the second time', async () => {
+    const before = await snapshot(acme);
+    await db.superSql(`delete from llm_usage where tenant_id = '${acme}'`);
+    const first = await konstruct(env, [
+      'replay',
+      '--tenant',
+      'acme',
+      '--projection',
+      'usage',
+      '--from-seq',
+      '121',
+    ]);
+    expect(first.code).toBe(0);
+    expect(first.out.join('\n')).toMatch(/re-project usage from sequence 121 .*\(nothing cleared\)/);
+    const afterFirst = await snapshot(acme);
+    // the usage of journeys 30..59 (sequences 121..240) is back, the earlier one is not
+    expect(afterFirst.llm_usage).toEqual(
+      before.llm_usage!.filter((row) => afterFirst.llm_usage!.includes(row)),
+    );
+    expect(afterFirst.llm_usage).toHaveLength(30);
+    expect({ ...afterFirst, llm_usage: [] }).toEqual({ ...before, llm_usage: [] });
+
+    const second = await konstruct(env, [
+      'replay',
+      '--tenant',
+      'acme',
+      '--projection',
+      'usage',
+      '--from-seq',
+      '121',
+    ]);
+    expect(second.code).toBe(0);
+    expect(await snapshot(acme)).toEqual(afterFirst);
+
+    const all = await konstruct(env, ['replay', '--tenant', 'acme', '--projection', 'all', '--since', '1d']);
+    expect(all.code).toBe(0);
+    expect(await snapshot(acme)).toEqual(before);
+    await konstruct(env, ['replay', '--tenant', 'acme', '--projection', 'all', '--since', '1d']);
+    expect(await snapshot(acme)).toEqual(before);
+  });
+
+  it('a rebuild during live traffic loses and duplicates nothing', async () => {
+    const definition = consumerDefinitions(bus.topology).projections;
+    await ensureConsumer(bus.jsm, bus.topology, definition);
+    const live = await startProjectionConsumer({
+      js: bus.js,
+      orm: db.orm,
+      topology: bus.topology,
+      definition,
+      publisher,
+      logger: captureLogs().logger,
+      batchSize: 50,
+    });
+    try {
+      const caughtUp = async () => {
+        const info = await bus.jsm.consumers.info(bus.topology.streams.events, definition.name);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      };
+      await waitFor(caughtUp, 30_000);
+      let traffic = 0;
+      let publishing = true;
+      const producer = (async () => {
+        while (publishing) {
+          await publishJourneys(acme, 1);
+          await publishJourneys(globex, 1);
+          traffic += 1;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      await waitFor(() => traffic >= 5);
+      const before = traffic;
+      const run = await konstruct(env, [
+        'replay',
+        '--tenant',
+        'acme',
+        '--projection',
+        'all',
+        '--batch-size',
+        '40',
+      ]);
+      // the traffic really flowed while the rebuild ran
+      expect(traffic).toBeGreaterThan(before);
+      await waitFor(() => traffic >= 40, 30_000);
+      publishing = false;
+      await producer;
+      expect(run.code).toBe(0);
+      await waitFor(caughtUp, 30_000);
+
+      const journeysOfAcme = 60 + traffic;
+      const duringTraffic = await snapshot(acme);
+      expect(duringTraffic.messages).toHaveLength(2 * journeysOfAcme);
+      expect(duringTraffic.llm_usage).toHaveLength(journeysOfAcme);
+      expect(duringTraffic.deliveries).toHaveLength(journeysOfAcme);
+      const counts = await db.superSql(
+        `select sum(messages_in), sum(messages_out) from conversations where tenant_id = '${acme}'`,
+      );
+      expect(counts).toEqual([`${journeysOfAcme}\t${journeysOfAcme}`]);
+      // and exactly what one quiet pass over the stream makes of it
+      const quiet = await konstruct(env, ['replay', '--tenant', 'acme', '--projection', 'all']);
+      expect(quiet.code).toBe(0);
+      const afterQuiet = await snapshot(acme);
+      expect(afterQuiet).toEqual(duringTraffic);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it('--dry-run shows the tenant, what would be cleared, the range and the count, and changes nothing', async () => {
+    await deleteReadModels(acme);
+    const run = await konstruct(env, [
+      'replay',
+      '--tenant',
+      'acme',
+      '--projection',
+      'messages,usage',
+      '--dry-run',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.out[0]).toBe(`tenant acme (${acme})`);
+    expect(run.out[1]).toBe(
+      'would rebuild messages, usage: clear them for acme, then re-project every event',
+    );
+    expect(run.out[2]).toBe(
+      `stream ${bus.topology.streams.events}, subjects ${bus.topology.prefix}tenant.${acme}.>`,
+    );
+    expect(run.out[3]).toMatch(/^\d+ events, sequences 1\.\.\d+$/);
+    expect(run.out[4]).toBe('dry run: nothing changed');
+    expect(Object.values(await snapshot(acme)).flat()).toEqual([]);
+    const range = await konstruct(env, [
+      'replay',
+      '--tenant',
+      'acme',
+      '--projection',
+      'all',
+      '--from-seq',
+      '5',
+      '--until-seq',
+      '8',
+      '--dry-run',
+    ]);
+    expect(range.out[1]).toBe(
+      'would re-project conversations, messages, deliveries, usage from sequence 5 to sequence 8 (nothing cleared)',
+    );
+    expect(range.out[3]).toBe('4 events, sequences 5..8');
+  });
+
+  it.each([
+    [['--tenant', 'nobody', '--projection', 'all'], /^konstruct: no tenant "nobody"$/],
+    [
+      ['--tenant', 'acme', '--projection', 'invoices'],
+      /^konstruct: unknown projection "invoices" \(known: conversations, messages, deliveries, usage, or all\)$/,
+    ],
+    [
+      ['--tenant', 'acme', '--projection', 'all', '--since', 'last tuesday'],
+      /^konstruct: --since: expected an ISO 8601 time/,
+    ],
+    [
+      ['--tenant', 'acme', '--projection', 'all', '--from-seq', '-3'],
+      /^konstruct: --from-seq: expected a stream sequence/,
+    ],
+    [
+      ['--tenant', 'acme', '--projection', 'all', '--from-seq', '9', '--until-seq', '4'],
+      /^konstruct: --until-seq 4 is before --from-seq 9$/,
+    ],
+    [
+      ['--tenant', 'acme', '--projection', 'all', '--until', '2026-02-30T25:00:00Z'],
+      /^konstruct: --until: expected an ISO 8601 time/,
+    ],
+  ])('refuses %j with one line, exit 1, and changes nothing', async (args, message) => {
+    await konstruct(env, ['replay', '--tenant', 'acme', '--projection', 'all']);
+    const before = await snapshot(acme);
+    await db.superSql(`delete from llm_usage where tenant_id = '${acme}'`);
+    const damaged = await snapshot(acme);
+    const run = await konstruct(env, ['replay', ...args]);
+    expect(run.code).toBe(1);
+    expect(run.err).toHaveLength(1);
+    expect(run.err[0]).toMatch(message);
+    expect(run.out).toEqual([]);
+    expect(await snapshot(acme)).toEqual(damaged);
+    expect(damaged).not.toEqual(before);
+  });
+});
