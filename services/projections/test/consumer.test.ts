@@ -231,6 +231,37 @@ describe('the live projections consumer', () => {
     expect(await settled()).toEqual({ pending: 0, ackPending: 0 });
   });
 
+  it('acks nothing the database did not commit: a refused write is nak-ed and projected on redelivery', async () => {
+    const tenant = (await createTenant(db.orm, { name: 'Initech', slug: 'initech' })).id;
+    const agent = (await createAgent(db.orm, tenant, { name: 'Bob', role: 'support' })).id;
+    await db.superSql('revoke insert on messages from konstruct_app');
+    try {
+      for (const e of journey({ tenantId: tenant, agentId: agent, index: 1, until: 'routed' })) {
+        await publisher.publish(e);
+      }
+      const refused = await waitFor(
+        async () => logs.lines.filter((l) => l.msg === 'event not projected' && l.tenantId === tenant),
+        (lines) => lines.length >= 2,
+      );
+      expect(refused.map((l) => l.settlement)).toEqual(['nak', 'nak']);
+      const info = await bus.jsm.consumers.info(bus.topology.streams.events, definition.name);
+      expect(info.num_ack_pending + info.num_redelivered).toBeGreaterThan(0);
+      expect(await count(tenant, 'messages')).toBe(0);
+    } finally {
+      await db.superSql('grant insert on messages to konstruct_app');
+    }
+    // the first redelivery comes after the definition's first backoff step (1 s)
+    expect(
+      await waitFor(
+        () => count(tenant, 'messages'),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
+    const [row] = await tenantScope(db.orm, tenant).execute('select status from messages');
+    expect(row).toEqual({ status: 'routed' });
+    expect(await settled()).toEqual({ pending: 0, ackPending: 0 });
+  });
+
   it('stops cleanly: stop() resolves and the consumer is closed', async () => {
     await running.stop();
     await expect(running.closed).resolves.toBeUndefined();
