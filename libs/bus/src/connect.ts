@@ -18,6 +18,11 @@ export interface ConnectBusOptions {
   timeoutMs?: number;
   user?: string;
   pass?: string;
+  /**
+   * Capture an async stack trace for every request and publish, for errors that say where they were called.
+   * Costs two Error objects per JetStream publish; hot paths (the gateway) turn it off. @default true
+   */
+  asyncTraces?: boolean;
 }
 
 /**
@@ -30,6 +35,7 @@ export async function connectBus({
   timeoutMs = 10_000,
   user,
   pass,
+  asyncTraces = true,
 }: ConnectBusOptions): Promise<Bus> {
   let nc: NatsConnection;
   try {
@@ -39,6 +45,7 @@ export async function connectBus({
       timeout: timeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      noAsyncTraces: !asyncTraces,
       ...(user ? { user, pass } : {}),
     });
   } catch (error) {

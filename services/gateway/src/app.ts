@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Publisher } from '@konstruct/bus';
 import type { Config } from '@konstruct/config';
-import { type Clock, type IdGenerator, type Logger, randomIds, systemClock } from '@konstruct/core';
+import { type Clock, type Logger, systemClock } from '@konstruct/core';
 import express, { type Express } from 'express';
 import { createConnectionCache, type ResolveConnection } from './connections.ts';
 import { notFound, problemHandler, sendProblem } from './http/problem.ts';
@@ -30,8 +30,6 @@ export interface GatewayDeps {
   ready?: () => Promise<ReadyReport>;
   /** @default systemClock */
   clock?: Clock;
-  /** @default randomIds */
-  ids?: IdGenerator;
   /** @default a fresh registry */
   metrics?: GatewayMetrics;
   /** How long a resolved connection is trusted. @default 30_000 */
@@ -63,7 +61,6 @@ const ROUTES = new Set(['/slack/events', '/whatsapp/webhook', '/healthz', '/read
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, logger, publisher } = deps;
   const clock = deps.clock ?? systemClock;
-  const ids = deps.ids ?? randomIds;
   const metrics = deps.metrics ?? createMetrics();
   const ready = deps.ready ?? (async () => ({ ready: true, checks: {} }));
   const connections = createConnectionCache({
@@ -75,7 +72,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const ingest = createIngest({
     publisher,
     clock,
-    ids,
     metrics,
     logger,
     publishTimeoutMs: config.NATS_PUBLISH_TIMEOUT,

@@ -154,9 +154,7 @@ export function decideSlackEvent(callback: SlackEventCallback, connection: Conne
   if (!event.user) return { action: 'drop', reason: 'no human sender' };
 
   const rawText = event.text ?? '';
-  const mention = botUserId
-    ? new RegExp(`<@${escapeRegExp(botUserId)}(?:\\|[^>]*)?>[ \\t]*`, 'g')
-    : undefined;
+  const mention = botUserId ? mentionPattern(botUserId) : undefined;
   const mentioned = type === 'app_mention' || (mention !== undefined && rawText.search(mention) >= 0);
   const text = mention ? rawText.replace(mention, '').trim() : rawText.trim();
   const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
@@ -214,6 +212,19 @@ function kindOf(mime: string | undefined): MediaAttachment['kind'] {
   if (mime === 'application/pdf' || mime?.startsWith('text/') || mime?.includes('officedocument'))
     return 'document';
   return 'file';
+}
+
+const mentionPatterns = new Map<string, RegExp>();
+
+/** `<@U…>` or `<@U…|name>` and the blanks after it; compiled once per bot user rather than per message. */
+function mentionPattern(botUserId: string): RegExp {
+  let pattern = mentionPatterns.get(botUserId);
+  if (!pattern) {
+    pattern = new RegExp(`<@${escapeRegExp(botUserId)}(?:\\|[^>]*)?>[ \\t]*`, 'g');
+    if (mentionPatterns.size > 10_000) mentionPatterns.clear();
+    mentionPatterns.set(botUserId, pattern);
+  }
+  return pattern;
 }
 
 function escapeRegExp(text: string): string {

@@ -1,0 +1,411 @@
+/**
+ * `npm run bench:gateway`: how many signed Slack events per second the gateway stores, against what this
+ * machine's JetStream stores from a plain publisher (the ceiling) and what a Slack Bolt HTTP receiver merely
+ * verifies and acknowledges. Loopback only, real NATS and Postgres, its own database and streams, cleaned up.
+ *
+ * The gateway runs as its real composition root (services/gateway/src/main.ts) in a child process, Bolt in
+ * another; autocannon drives both from this process with the same signed requests, each with a unique event.
+ *
+ * Options (all optional): --duration <s> per level (default 5), --levels 1,8,32,64,128, --inflight <n> for the
+ * ceiling's publishes in flight (default 256).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connectBus } from '@konstruct/bus';
+import { createEvent, encodeEvent } from '@konstruct/contracts';
+import { randomIds, sleep, systemClock } from '@konstruct/core';
+import { connectChannel, createTenant } from '@konstruct/db';
+import { decideSlackEvent } from '@konstruct/gateway';
+import { tenantSubject } from '@konstruct/names';
+import { createTestBus, createTestDatabase, FIXTURE_IDS, fixture } from '@konstruct/testkit';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { z } from 'zod';
+
+const Args = z.object({
+  duration: z.coerce.number().positive().max(60).default(5),
+  levels: z
+    .string()
+    .default('1,8,32,64,128')
+    .transform((s) => s.split(',').map(Number))
+    .pipe(z.array(z.number().int().positive().max(1024)).min(1)),
+  inflight: z.coerce.number().int().positive().max(10_000).default(256),
+  bolt: z.coerce.number().int().positive().optional(),
+});
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    levels: { type: 'string' },
+    inflight: { type: 'string' },
+    bolt: { type: 'string' },
+  },
+});
+const args = Args.parse(values);
+const SIGNING_SECRET = 'bench-signing-secret';
+
+// ---- the load generator's minimal view of autocannon (it ships no types) ----
+interface CannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+type Cannon = (options: Record<string, unknown>) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
+
+interface Row {
+  target: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  ok: number;
+  /** CPU time the server process spent per answered request, in microseconds (Linux only). */
+  cpuUs?: number;
+  /** CPU time nats-server spent per answered request, in microseconds (Linux, local server only). */
+  natsCpuUs?: number;
+}
+
+async function orchestrate(): Promise<void> {
+  const started = Date.now();
+  console.log('setting up: database, streams, tenant …');
+  const [db, bus] = await Promise.all([
+    createTestDatabase(),
+    createTestBus({ duplicateWindowMs: 24 * 3_600_000 }),
+  ]);
+  const key = randomBytes(32);
+  const children: ChildProcess[] = [];
+  try {
+    const tenant = await createTenant(db.orm, {
+      name: 'Bench',
+      slug: `bench-${randomBytes(3).toString('hex')}`,
+    });
+    await connectChannel(db.orm, key, tenant.id, {
+      channelType: 'slack',
+      workspaceId: FIXTURE_IDS.slackTeam,
+      botToken: 'xoxb-bench-token',
+      botUserId: FIXTURE_IDS.slackBotUser,
+      botId: FIXTURE_IDS.slackBotId,
+    });
+
+    // 1. the ceiling: the same event bytes the gateway stores, from a plain publisher, many in flight
+    const subject = tenantSubject(bus.topology, tenant.id, 'message.received', 'slack');
+    const decision = decideSlackEvent(fixture('slack/message_im.json') as never, {
+      tenantId: tenant.id,
+      connectionId: randomIds.uuid(),
+      workspaceId: FIXTURE_IDS.slackTeam,
+      enabled: true,
+      settings: { botUserId: FIXTURE_IDS.slackBotUser, botId: FIXTURE_IDS.slackBotId },
+      credentials: {},
+    });
+    if (decision.action !== 'publish') throw new Error('the bench message must be publishable');
+    const payload = encodeEvent(
+      createEvent(
+        {
+          type: 'message.received',
+          id: decision.eventId,
+          source: '/konstruct/gateway',
+          tenantId: tenant.id,
+          data: { message: decision.message },
+        },
+        { clock: systemClock, ids: randomIds },
+      ),
+    );
+    console.log(
+      `ceiling: ${payload.length}-byte events, ${args.inflight} publishes in flight, ${args.duration}s …`,
+    );
+    // its own connection, configured as the gateway's is (no async stack traces per publish)
+    const plain = await connectBus({ url: bus.natsUrl, name: 'bench-ceiling', asyncTraces: false });
+    const ceiling = await jetStreamCeiling(plain.js, subject, payload, args.inflight, args.duration * 1000);
+    await plain.nc.drain();
+
+    // 2. the gateway, as its own composition root runs it
+    const gatewayPort = await freePort();
+    const gateway = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../../services/gateway/src/main.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          LOG_LEVEL: 'warn',
+          GATEWAY_PORT: String(gatewayPort),
+          GATEWAY_HOST: '127.0.0.1',
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          WHATSAPP_APP_SECRET: 'bench-whatsapp-secret',
+          WHATSAPP_VERIFY_TOKEN: 'bench-verify-token',
+          NATS_URL: bus.natsUrl,
+          NATS_SUBJECT_PREFIX: bus.topology.prefix,
+          NATS_STREAM: bus.topology.streams.events,
+          NATS_OPS_STREAM: bus.topology.streams.ops,
+          NATS_DUPLICATE_WINDOW: '24h',
+          DATABASE_URL: db.appUrl,
+          CREDENTIALS_KEY: key.toString('base64'),
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    children.push(gateway);
+    const boltPort = await freePort();
+    const bolt = spawn(process.execPath, [fileURLToPath(import.meta.url), '--bolt', String(boltPort)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(bolt);
+    await waitReady(`http://127.0.0.1:${gatewayPort}/readyz`);
+    await waitReady(`http://127.0.0.1:${boltPort}/slack/events`, bolt);
+
+    // 3. the gateway and Bolt's HTTP receiver on the same requests, level by level, alternating, so that
+    // whatever else this machine is doing weighs on both alike
+    const before = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages;
+    const gatewayRows: Row[] = [];
+    const boltRows: Row[] = [];
+    let answered = (await drive(gatewayPort, 16, 2))['2xx'];
+    await drive(boltPort, 16, 2);
+    for (const connections of args.levels) {
+      const g = await level('gateway', gatewayPort, connections, gateway.pid);
+      answered += g.ok;
+      gatewayRows.push(g);
+      boltRows.push(await level('bolt', boltPort, connections, bolt.pid));
+    }
+    const stored = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages - before;
+    for (const child of [gateway, bolt]) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+
+    report({ ceiling, gatewayRows, boltRows, stored, answered, seconds: (Date.now() - started) / 1000 });
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await Promise.all([bus.close(), db.drop()]);
+  }
+}
+
+let sequence = 0;
+let template: { event: Record<string, unknown>; event_id: string } | undefined;
+
+/** A signed message_im request with a unique event_id and ts, as Slack would send it. */
+function signedRequest(): { body: string; headers: Record<string, string> } {
+  // the fixture is read once: the load generator shares this machine's two cores with what it measures
+  template ??= fixture('slack/message_im.json') as { event: Record<string, unknown>; event_id: string };
+  const n = sequence++;
+  const ts = `${1764151320 + Math.floor(n / 1_000_000)}.${String(n % 1_000_000).padStart(6, '0')}`;
+  template.event_id = `EvBENCH${n}`;
+  template.event.ts = ts;
+  template.event.event_ts = ts;
+  const text = JSON.stringify(template);
+  const t = Math.floor(Date.now() / 1000);
+  return {
+    body: text,
+    headers: {
+      'content-type': 'application/json',
+      'x-slack-request-timestamp': String(t),
+      'x-slack-signature': `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${t}:${text}`).digest('hex')}`,
+    },
+  };
+}
+
+async function drive(port: number, connections: number, seconds: number): Promise<CannonResult> {
+  return autocannon({
+    url: `http://127.0.0.1:${port}/slack/events`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    timeout: 5,
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          const { body, headers } = signedRequest();
+          return { ...req, method: 'POST', path: '/slack/events', body, headers };
+        },
+      },
+    ],
+  });
+}
+
+async function level(target: string, port: number, connections: number, pid?: number): Promise<Row> {
+  const natsPid = findProcess('nats-server');
+  const cpuBefore = [cpuMs(pid), cpuMs(natsPid)];
+  const r = await drive(port, connections, args.duration);
+  const cpuAfter = [cpuMs(pid), cpuMs(natsPid)];
+  const perRequest = (i: number) =>
+    cpuBefore[i] !== undefined && cpuAfter[i] !== undefined && r['2xx'] > 0
+      ? ((cpuAfter[i]! - cpuBefore[i]!) * 1000) / r['2xx']
+      : undefined;
+  const row: Row = {
+    target,
+    connections,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+    ok: r['2xx'],
+    cpuUs: perRequest(0),
+    natsCpuUs: perRequest(1),
+  };
+  console.log(
+    `${target.padEnd(8)} c=${String(connections).padStart(3)}  ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  cpu/req ${fmt(row.cpuUs)} µs (nats-server ${fmt(row.natsCpuUs)} µs)`,
+  );
+  return row;
+}
+
+function fmt(n: number | undefined): string {
+  return n === undefined ? '–' : n.toFixed(0);
+}
+
+/** User + system CPU milliseconds a process has used, from /proc (undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of a local process by name, to account nats-server's CPU (undefined when not local or not Linux). */
+function findProcess(name: string): number | undefined {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === name) return Number(entry);
+    }
+  } catch {
+    // not Linux: no CPU accounting
+  }
+  return undefined;
+}
+
+/** Stores `payload` under unique message ids with `inflight` publishes outstanding; events per second. */
+async function jetStreamCeiling(
+  js: Awaited<ReturnType<typeof createTestBus>>['js'],
+  subject: string,
+  payload: Uint8Array,
+  inflight: number,
+  durationMs: number,
+): Promise<number> {
+  let stored = 0;
+  let n = 0;
+  const deadline = Date.now() + durationMs;
+  const begin = performance.now();
+  async function lane(): Promise<void> {
+    while (Date.now() < deadline) {
+      const h = natsHeaders();
+      h.set('Content-Type', 'application/cloudevents+json');
+      const ack = await js.publish(subject, payload, { msgID: `ceiling:${n++}`, timeout: 5_000, headers: h });
+      if (!ack.duplicate) stored++;
+    }
+  }
+  await Promise.all(Array.from({ length: inflight }, lane));
+  const rate = stored / ((performance.now() - begin) / 1000);
+  console.log(`ceiling  ${rate.toFixed(0)} events/s stored`);
+  return rate;
+}
+
+function report({
+  ceiling,
+  gatewayRows,
+  boltRows,
+  stored,
+  answered,
+  seconds,
+}: {
+  ceiling: number;
+  gatewayRows: Row[];
+  boltRows: Row[];
+  stored: number;
+  answered: number;
+  seconds: number;
+}): void {
+  const peak = (rows: Row[]) => rows.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const g = peak(gatewayRows);
+  const b = peak(boltRows);
+  console.log('\n| target | connections | req/s | p50 ms | p99 ms | errors |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of [...gatewayRows, ...boltRows]) {
+    console.log(
+      `| ${r.target} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`,
+    );
+  }
+  console.log(
+    `| JetStream ceiling (plain publisher, ${args.inflight} in flight) | – | ${ceiling.toFixed(0)} | – | – | – |`,
+  );
+  const vsBolt = g.rps / b.rps;
+  const vsCeiling = g.rps / ceiling;
+  console.log(`\ngateway peak ${g.rps.toFixed(0)} req/s at ${g.connections} connections (p99 ${g.p99} ms)`);
+  console.log(`bolt peak    ${b.rps.toFixed(0)} req/s at ${b.connections} connections (p99 ${b.p99} ms)`);
+  console.log(`gateway/bolt    ${vsBolt.toFixed(2)}  target >= 1.00  ${vsBolt >= 1 ? 'HOLDS' : 'MISSES'}`);
+  console.log(
+    `gateway/ceiling ${vsCeiling.toFixed(2)}  target >= 0.50  ${vsCeiling >= 0.5 ? 'HOLDS' : 'MISSES'}`,
+  );
+  console.log(`p99 at peak     ${g.p99} ms  target < 50 ms  ${g.p99 < 50 ? 'HOLDS' : 'MISSES'}`);
+  // more stored than answered is a request the load generator gave up on after it was stored; fewer is a 200
+  // for an event that was not stored, which must never happen
+  console.log(
+    `stored ${stored} events for ${answered} answered 200: ${stored >= answered ? 'every acknowledged event is stored' : 'MISMATCH: a 200 without a stored event'}`,
+  );
+  console.log(`(${seconds.toFixed(0)} s, ${process.version}, loopback)`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Polls until the URL answers (any status for Bolt's POST-only route, 200 for /readyz). */
+async function waitReady(url: string, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child?.exitCode != null) throw new Error(`${url}: child exited with ${child.exitCode}`);
+    const res = await fetch(url).catch(() => undefined);
+    if (res && (child ? true : res.ok)) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+// ---- child mode: a Bolt app verifying and acknowledging the same requests ----
+if (args.bolt !== undefined) {
+  await serveBolt(args.bolt);
+} else {
+  await orchestrate();
+}
+
+/** Child mode: a Bolt app verifying and acknowledging the same requests. */
+async function serveBolt(port: number): Promise<void> {
+  const { App, HTTPReceiver, LogLevel } = await import('@slack/bolt');
+  const receiver = new HTTPReceiver({
+    signingSecret: SIGNING_SECRET,
+    endpoints: '/slack/events',
+    logLevel: LogLevel.ERROR,
+  });
+  const app = new App({
+    receiver,
+    token: 'xoxb-bench-token',
+    botUserId: FIXTURE_IDS.slackBotUser,
+    botId: FIXTURE_IDS.slackBotId,
+    tokenVerificationEnabled: false,
+    logLevel: LogLevel.ERROR,
+  });
+  // what a team would otherwise build on: verify, acknowledge, hand the event to a listener
+  app.event('message', async () => {});
+  app.event('app_mention', async () => {});
+  await app.start(port);
+  process.stdout.write('ready\n');
+  process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));
+}
