@@ -1,6 +1,7 @@
 // End to end through the real gateway, router, orchestrator, llm-pool and projections (each its own process),
 // against the real NATS, Postgres and Redis, with a fake Slack Web API, Graph API and Ollama on loopback.
 import type { KonstructEvent } from '@konstruct/contracts';
+import { clearProjections, PROJECTION_NAMES, projectEvents } from '@konstruct/projections';
 import { fixture } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACME, GLOBEX, newTs, type System, slackFixture, startSystem } from './system.ts';
@@ -22,7 +23,8 @@ const rejectedFor = (events: KonstructEvent[], ts: string) =>
   events.filter((e) => e.type === 'message.rejected' && e.data.message.platformMessageId === ts);
 
 /** What a person sees of a posted message (answers go as `markdown_text`, plain text as `text`). */
-const shown = (m: { text: string | undefined; markdown_text: string | undefined }) => m.markdown_text ?? m.text;
+const shown = (m: { text: string | undefined; markdown_text: string | undefined }) =>
+  m.markdown_text ?? m.text;
 
 /** Sends an @mention in a new thread of `channel`; resolves to its ts once the reply was delivered. */
 async function mention(text: string, channel = ACME.channel): Promise<string> {
@@ -33,7 +35,13 @@ async function mention(text: string, channel = ACME.channel): Promise<string> {
     }),
   );
   expect(status).toBe(200);
-  await system.waitForEvents((all) => deliveredFor(all, repliesTo(all, ts).map((e) => e.id)).length === 1);
+  await system.waitForEvents(
+    (all) =>
+      deliveredFor(
+        all,
+        repliesTo(all, ts).map((e) => e.id),
+      ).length === 1,
+  );
   return ts;
 }
 
@@ -52,7 +60,13 @@ describe('a Slack conversation', () => {
     const followTs = newTs();
     await system.slackEvent(
       slackFixture('message_in_thread', (b) => {
-        b.event = { ...b.event, ts: followTs, event_ts: followTs, thread_ts: root, text: 'and list the open ones too' };
+        b.event = {
+          ...b.event,
+          ts: followTs,
+          event_ts: followTs,
+          thread_ts: root,
+          text: 'and list the open ones too',
+        };
       }),
     );
     const chatterTs = newTs();
@@ -65,9 +79,18 @@ describe('a Slack conversation', () => {
       (events) => repliesTo(events, followTs).length === 1 && rejectedFor(events, chatterTs).length === 1,
     );
     expect(rejectedFor(all, chatterTs)[0]).toMatchObject({ data: { reason: 'not_addressed' } });
-    await system.waitForEvents((events) => deliveredFor(events, repliesTo(events, followTs).map((e) => e.id)).length === 1);
+    await system.waitForEvents(
+      (events) =>
+        deliveredFor(
+          events,
+          repliesTo(events, followTs).map((e) => e.id),
+        ).length === 1,
+    );
     const thread = system.slack.messages.filter((m) => m.thread_ts === root);
-    expect(thread.map(shown)).toEqual(['answer to: please track the action items', 'answer to: and list the open ones too']);
+    expect(thread.map(shown)).toEqual([
+      'answer to: please track the action items',
+      'answer to: and list the open ones too',
+    ]);
     expect(system.slack.messages.some((m) => m.thread_ts === chatterTs)).toBe(false);
   });
 
@@ -88,7 +111,9 @@ describe('a Slack conversation', () => {
     // a later mention is answered, so everything sent before it has been through the pipeline
     await mention('are you there?');
     const all = await system.events();
-    expect(all.filter((e) => e.type === 'message.received' && stamps.includes(e.data.message.platformMessageId))).toEqual([]);
+    expect(
+      all.filter((e) => e.type === 'message.received' && stamps.includes(e.data.message.platformMessageId)),
+    ).toEqual([]);
     const newCalls = system.slack.calls.slice(before).filter((c) => c.method === 'chat.postMessage');
     expect(newCalls).toHaveLength(1);
   });
@@ -100,11 +125,19 @@ describe('a Slack conversation', () => {
         b.event = { ...b.event, ts, event_ts: ts };
       }),
     );
-    const all = await system.waitForEvents((events) => deliveredFor(events, repliesTo(events, ts).map((e) => e.id)).length === 1);
+    const all = await system.waitForEvents(
+      (events) =>
+        deliveredFor(
+          events,
+          repliesTo(events, ts).map((e) => e.id),
+        ).length === 1,
+    );
     const dm = fixture<{ event: { channel: string; text: string } }>('slack/message_im.json').event;
     expect(repliesTo(all, ts)[0]).toMatchObject({ data: { kind: 'answer' } });
     // in a DM the answer goes to the conversation itself, not into a thread
-    const answer = system.slack.messages.find((m) => m.channel === dm.channel && shown(m) === `answer to: ${dm.text}`);
+    const answer = system.slack.messages.find(
+      (m) => m.channel === dm.channel && shown(m) === `answer to: ${dm.text}`,
+    );
     expect(answer).toBeDefined();
   });
 
@@ -114,8 +147,12 @@ describe('a Slack conversation', () => {
       b.event = { ...b.event, ts, event_ts: ts, text: `<@${ACME.bot}> only once, please` };
     });
     expect(await system.slackEvent(body)).toBe(200);
-    expect(await system.slackEvent(body, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).toBe(200);
-    expect(await system.slackEvent(body, { 'x-slack-retry-num': '2', 'x-slack-retry-reason': 'http_timeout' })).toBe(200);
+    expect(
+      await system.slackEvent(body, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' }),
+    ).toBe(200);
+    expect(
+      await system.slackEvent(body, { 'x-slack-retry-num': '2', 'x-slack-retry-reason': 'http_timeout' }),
+    ).toBe(200);
     // Slack also delivers the same post as a `message` event with its own event id
     expect(
       await system.slackEvent(
@@ -124,12 +161,22 @@ describe('a Slack conversation', () => {
         }),
       ),
     ).toBe(200);
-    await system.waitForEvents((events) => deliveredFor(events, repliesTo(events, ts).map((e) => e.id)).length === 1);
+    await system.waitForEvents(
+      (events) =>
+        deliveredFor(
+          events,
+          repliesTo(events, ts).map((e) => e.id),
+        ).length === 1,
+    );
     await mention('a later question, so the retries have been through the pipeline');
     const all = await system.events();
-    expect(all.filter((e) => e.type === 'message.received' && e.data.message.platformMessageId === ts)).toHaveLength(1);
+    expect(
+      all.filter((e) => e.type === 'message.received' && e.data.message.platformMessageId === ts),
+    ).toHaveLength(1);
     expect(repliesTo(all, ts)).toHaveLength(1);
-    expect(system.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts)).toHaveLength(1);
+    expect(
+      system.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts),
+    ).toHaveLength(1);
     const [rows] = await system.db.superSql(
       `select count(*) from messages where direction = 'in' and platform_message_id = '${ts}'`,
     );
@@ -145,19 +192,41 @@ describe('a Slack conversation', () => {
       slackFixture('app_mention', (b) => {
         b.team_id = GLOBEX.team;
         b.context_team_id = GLOBEX.team;
-        b.authorizations = [{ enterprise_id: null, team_id: GLOBEX.team, user_id: GLOBEX.bot, is_bot: true, is_enterprise_install: false }];
-        b.event = { ...b.event, ts: globexTs, event_ts: globexTs, channel: GLOBEX.channel, text: `<@${GLOBEX.bot}> globex quarterly numbers` };
+        b.authorizations = [
+          {
+            enterprise_id: null,
+            team_id: GLOBEX.team,
+            user_id: GLOBEX.bot,
+            is_bot: true,
+            is_enterprise_install: false,
+          },
+        ];
+        b.event = {
+          ...b.event,
+          ts: globexTs,
+          event_ts: globexTs,
+          channel: GLOBEX.channel,
+          text: `<@${GLOBEX.bot}> globex quarterly numbers`,
+        };
       }),
     );
     await system.waitForEvents((events) => repliesTo(events, globexTs).length === 1);
     const followTs = newTs();
     await system.slackEvent(
       slackFixture('message_in_thread', (b) => {
-        b.event = { ...b.event, ts: followTs, event_ts: followTs, thread_ts: root, text: 'what was my order number?' };
+        b.event = {
+          ...b.event,
+          ts: followTs,
+          event_ts: followTs,
+          thread_ts: root,
+          text: 'what was my order number?',
+        };
       }),
     );
     await system.waitForEvents((events) => repliesTo(events, followTs).length === 1);
-    const call = system.ollama.requests.find((r) => r.messages.at(-1)?.content === 'what was my order number?');
+    const call = system.ollama.requests.find(
+      (r) => r.messages.at(-1)?.content === 'what was my order number?',
+    );
     const prompt = call!.messages.map((m) => m.content).join('\n');
     expect(call!.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(prompt).toContain('my order number is 4471');
@@ -165,7 +234,9 @@ describe('a Slack conversation', () => {
     expect(prompt).not.toContain('pineapple');
     expect(prompt).not.toContain('globex quarterly numbers');
     expect(call!.messages[0]!.content).toMatch(/AI/);
-    const globexCall = system.ollama.requests.find((r) => r.messages.at(-1)?.content === 'globex quarterly numbers');
+    const globexCall = system.ollama.requests.find(
+      (r) => r.messages.at(-1)?.content === 'globex quarterly numbers',
+    );
     expect(globexCall!.messages[0]!.content).toContain('Hank');
     expect(globexCall!.messages.map((m) => m.content).join('\n')).not.toMatch(/4471|pineapple|Mara/);
   });
@@ -173,16 +244,26 @@ describe('a Slack conversation', () => {
 
 describe('WhatsApp', () => {
   it('a customer text gets a reply quoting it', async () => {
-    const body = fixture<{ entry: { changes: { value: { messages: { id: string; text: { body: string } }[] } }[] }[] }>(
-      'whatsapp/text.json',
-    );
+    const body = fixture<{
+      entry: { changes: { value: { messages: { id: string; text: { body: string } }[] } }[] }[];
+    }>('whatsapp/text.json');
     const wamid = `wamid.E2E${Date.now()}`;
     body.entry[0]!.changes[0]!.value.messages[0]!.id = wamid;
     expect(await system.whatsapp(body)).toBe(200);
-    await system.waitForEvents((events) => deliveredFor(events, repliesTo(events, wamid).map((e) => e.id)).length === 1);
+    await system.waitForEvents(
+      (events) =>
+        deliveredFor(
+          events,
+          repliesTo(events, wamid).map((e) => e.id),
+        ).length === 1,
+    );
     const sent = system.graph.messages.filter((m) => m.replyTo === wamid);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ phoneNumberId: ACME.phone, to: '16505551234', text: 'answer to: Hi, does the blue jacket come in size M?' });
+    expect(sent[0]).toMatchObject({
+      phoneNumberId: ACME.phone,
+      to: '16505551234',
+      text: 'answer to: Hi, does the blue jacket come in size M?',
+    });
   });
 });
 
@@ -205,30 +286,82 @@ describe('rate limits', () => {
       slackFixture('app_mention', (b) => {
         b.team_id = GLOBEX.team;
         b.context_team_id = GLOBEX.team;
-        b.authorizations = [{ enterprise_id: null, team_id: GLOBEX.team, user_id: GLOBEX.bot, is_bot: true, is_enterprise_install: false }];
-        b.event = { ...b.event, ts: globexTs, event_ts: globexTs, channel, text: `<@${GLOBEX.bot}> still there?` };
+        b.authorizations = [
+          {
+            enterprise_id: null,
+            team_id: GLOBEX.team,
+            user_id: GLOBEX.bot,
+            is_bot: true,
+            is_enterprise_install: false,
+          },
+        ];
+        b.event = {
+          ...b.event,
+          ts: globexTs,
+          event_ts: globexTs,
+          channel,
+          text: `<@${GLOBEX.bot}> still there?`,
+        };
       }),
     );
     const all = await system.waitForEvents(
       (events) =>
         stamps.every(
-          (ts) => events.some((e) => e.type === 'message.routed' && e.data.message.platformMessageId === ts) || rejectedFor(events, ts).length,
+          (ts) =>
+            events.some((e) => e.type === 'message.routed' && e.data.message.platformMessageId === ts) ||
+            rejectedFor(events, ts).length,
         ) && repliesTo(events, globexTs).length === 1,
       60_000,
     );
     const elapsedSec = (Date.now() - started) / 1000;
     const rejected = stamps.flatMap((ts) => rejectedFor(all, ts));
-    const routed = stamps.filter((ts) => all.some((e) => e.type === 'message.routed' && e.data.message.platformMessageId === ts));
+    const routed = stamps.filter((ts) =>
+      all.some((e) => e.type === 'message.routed' && e.data.message.platformMessageId === ts),
+    );
     // a token bucket of 30 refilling at 30 per 60 s: the first 30 pass, then at most what refilled meanwhile
     expect(routed.length).toBeGreaterThanOrEqual(30);
     expect(routed.length).toBeLessThanOrEqual(30 + Math.ceil(elapsedSec / 2));
     expect(stamps.slice(0, 30).every((ts) => routed.includes(ts))).toBe(true);
     expect(rejected.length).toBe(36 - routed.length);
-    expect(new Set(rejected.map((e) => e.type === 'message.rejected' && e.data.reason))).toEqual(new Set(['rate_limited']));
+    expect(new Set(rejected.map((e) => e.type === 'message.rejected' && e.data.reason))).toEqual(
+      new Set(['rate_limited']),
+    );
     expect(rejected.filter((e) => e.type === 'message.rejected' && e.data.notified)).toHaveLength(1);
     await expect
       .poll(() => system.slack.ephemerals.filter((e) => e.channel === channel).length, { timeout: 15_000 })
       .toBe(1);
     expect(repliesTo(all, globexTs)).toHaveLength(1);
+  });
+});
+
+describe('projections', () => {
+  const tables = ['conversations', 'messages', 'deliveries', 'delivery_receipts', 'llm_usage'];
+  const snapshot = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        tables.map(async (t) => [t, await system.db.superSql(`select * from ${t} order by 1, 2`)] as const),
+      ),
+    );
+
+  it('hold one row per message, and replaying the whole stream into empty projections reproduces the same rows', async () => {
+    const all = await system.events();
+    const received = all.filter((e) => e.type === 'message.received').length;
+    // the live projections consumer has caught up when every received message has its row
+    await expect
+      .poll(
+        async () =>
+          Number((await system.db.superSql(`select count(*) from messages where direction = 'in'`))[0]),
+        {
+          timeout: 20_000,
+        },
+      )
+      .toBe(received);
+    const before = await snapshot();
+    expect(before.messages!.length).toBeGreaterThan(received);
+    for (const tenant of Object.values(system.tenants))
+      await clearProjections(system.db.orm, tenant, PROJECTION_NAMES);
+    expect(Number((await system.db.superSql('select count(*) from messages'))[0])).toBe(0);
+    await projectEvents(system.db.orm, all);
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -26,7 +26,13 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 
 /** The fixtures' ids, and a second tenant's. */
-export const ACME = { team: 'T0ACME0001', bot: 'U0BOTMARA', botId: 'B0MARABOT1', phone: '106540352242922', channel: 'C0GENERAL1' };
+export const ACME = {
+  team: 'T0ACME0001',
+  bot: 'U0BOTMARA',
+  botId: 'B0MARABOT1',
+  phone: '106540352242922',
+  channel: 'C0GENERAL1',
+};
 export const GLOBEX = { team: 'T0GLOBEX01', bot: 'U0HANK0001', channel: 'C0GLOBEX01' };
 
 /** The whole pipeline as processes, with fake platforms and a fake model on loopback. */
@@ -48,7 +54,10 @@ export interface System {
   /** Every event on the tenant stream so far. */
   events(): Promise<KonstructEvent[]>;
   /** Waits until `predicate` holds over the stream's events; returns them. */
-  waitForEvents(predicate: (events: KonstructEvent[]) => boolean, timeoutMs?: number): Promise<KonstructEvent[]>;
+  waitForEvents(
+    predicate: (events: KonstructEvent[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<KonstructEvent[]>;
   restart(service: ServiceName): Promise<void>;
   close(): Promise<void>;
 }
@@ -106,7 +115,11 @@ export async function startSystem({
     botUserId: ACME.bot,
     botId: ACME.botId,
   });
-  await connectChannel(db.orm, key, acme, { channelType: 'whatsapp', workspaceId: ACME.phone, accessToken: 'EAAG-acme' });
+  await connectChannel(db.orm, key, acme, {
+    channelType: 'whatsapp',
+    workspaceId: ACME.phone,
+    accessToken: 'EAAG-acme',
+  });
   await connectChannel(db.orm, key, globex, {
     channelType: 'slack',
     workspaceId: GLOBEX.team,
@@ -152,14 +165,24 @@ export async function startSystem({
   async function waitReady(): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (const url of [`${gatewayUrl}/readyz`, `http://127.0.0.1:${llmPort}/healthz`]) {
-      while (!(await fetch(url).then((r) => r.ok, () => false))) {
+      while (
+        !(await fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error(`${url} not ready; logs:\n${dumpLogs(stack)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
     // the consumers exist once router, orchestrator and projections have started
     for (const name of ['router', 'orchestrator', 'delivery', 'projections'] as const) {
-      while (!(await bus.jsm.consumers.info(bus.topology.streams.events, name).then(() => true, () => false))) {
+      while (
+        !(await bus.jsm.consumers.info(bus.topology.streams.events, name).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error(`consumer ${name} missing; logs:\n${dumpLogs(stack)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
