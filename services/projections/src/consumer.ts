@@ -33,6 +33,8 @@ export interface ProjectionConsumerOptions {
    * quiet, an event waits at most this long. @default 5
    */
   lingerMs?: number;
+  /** How many tenants of one batch are written at once, each in its own transaction. @default 4 */
+  tenantConcurrency?: number;
   /** @default every read model */
   projections?: readonly ProjectionName[];
   clock?: Clock;
@@ -67,7 +69,16 @@ const LINGER = Symbol('linger');
 export async function startProjectionConsumer(
   options: ProjectionConsumerOptions,
 ): Promise<RunningProjections> {
-  const { js, orm, topology, definition, publisher, batchSize = 500, lingerMs = 5 } = options;
+  const {
+    js,
+    orm,
+    topology,
+    definition,
+    publisher,
+    batchSize = 500,
+    lingerMs = 5,
+    tenantConcurrency = 4,
+  } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const selected = { ...(options.projections ? { projections: options.projections } : {}) };
@@ -185,10 +196,15 @@ export async function startProjectionConsumer(
     }
   }
 
-  /** Projects a read batch: tenants in parallel (each its own transaction and connection). */
+  /** Projects a read batch: a few tenants at a time, each in its own transaction. */
   async function project(items: readonly Item[], started: number): Promise<void> {
     try {
-      await Promise.all([...groupByTenant(items)].map(([tenantId, group]) => projectTenant(tenantId, group)));
+      const groups = [...groupByTenant(items)];
+      // a few workers take tenants off one queue: parallel transactions, without emptying the pool
+      const worker = async () => {
+        for (let group = groups.shift(); group; group = groups.shift()) await projectTenant(...group);
+      };
+      await Promise.all(Array.from({ length: Math.min(tenantConcurrency, groups.length) }, worker));
       log.debug({ messages: items.length, ms: Math.round(performance.now() - started) }, 'batch projected');
     } catch (error) {
       // settling failed too (NATS away): the messages are redelivered after their ack wait

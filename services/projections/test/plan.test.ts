@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type BatchPlan, planBatch } from '../src/index.ts';
+import { journey, receipt } from './journeys.ts';
+
+const tenantId = randomUUID();
+const agentId = randomUUID();
+const events = [
+  ...[0, 1, 2, 3].flatMap((index) =>
+    journey({ tenantId, agentId, index, channel: index % 2 ? 'whatsapp' : 'slack' }),
+  ),
+  receipt(
+    tenantId,
+    '106540352242922',
+    `wamid.OUT${tenantId.slice(0, 8)}1`,
+    'read',
+    Date.UTC(2026, 10, 26, 9, 0, 9),
+  ),
+  receipt(
+    tenantId,
+    '106540352242922',
+    `wamid.OUT${tenantId.slice(0, 8)}1`,
+    'sent',
+    Date.UTC(2026, 10, 26, 9, 0, 3),
+  ),
+];
+
+/** A plan with its rows in key order, so two plans compare regardless of the order rows were first seen. */
+function canonical(plan: BatchPlan): Record<string, unknown> {
+  const sort = (rows: Record<string, unknown>[]) =>
+    [...rows].map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+  return {
+    conversations: sort(plan.conversations),
+    messages: sort(plan.messages),
+    deliveries: sort(plan.deliveries),
+    receipts: sort(plan.receipts),
+    usage: sort(plan.usage),
+    touchedConversations: [...plan.touchedConversations].sort(),
+  };
+}
+
+describe('planBatch', () => {
+  it('plans the same rows for any order and any duplication of the same events', () => {
+    const expected = canonical(planBatch(events));
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(events, { minLength: events.length }),
+        fc.array(fc.nat(events.length - 1)),
+        (order, repeats) => {
+          const batch = [...order, ...repeats.map((i) => events[i]!)];
+          expect(canonical(planBatch(batch))).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes only the selected read models', () => {
+    const plan = planBatch(events, ['usage']);
+    expect(plan.usage).toHaveLength(4);
+    expect([plan.messages, plan.conversations, plan.deliveries, plan.receipts]).toEqual([[], [], [], []]);
+  });
+
+  it('keeps the furthest receipt: "read" stands over a later-projected "sent"', () => {
+    const receipts = planBatch(events).receipts.map((r) => [r.platformMessageId, r.status]);
+    expect(receipts).toContainEqual([`wamid.OUT${tenantId.slice(0, 8)}1`, 'read']);
+  });
+});
