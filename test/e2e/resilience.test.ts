@@ -1,8 +1,15 @@
 // Fallbacks and crashes, end to end: every service its own process, the orchestrator killed for real.
 import type { KonstructEvent } from '@konstruct/contracts';
-import { type FakeOllama, startFakeOllama } from '@konstruct/testkit';
+import {
+  ACME,
+  type FakeOllama,
+  newTs,
+  type System,
+  slackFixture,
+  startFakeOllama,
+  startSystem,
+} from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, newTs, type System, slackFixture, startSystem } from './system.ts';
 
 let system: System;
 let flaky: FakeOllama;

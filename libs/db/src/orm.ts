@@ -32,6 +32,8 @@ export function ormOptions({ url, poolMax = 10, logger }: OpenDatabaseOptions): 
     migrations: {
       migrationsList,
       transactional: true,
+      // the CLI says what was applied; the migrator's own console lines would break JSON logs
+      silent: true,
       allOrNothing: true,
       snapshot: false,
       tableName: 'mikro_orm_migrations',

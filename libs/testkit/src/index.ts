@@ -47,3 +47,4 @@ export {
   type StackOptions,
   startStack,
 } from './stack.ts';
+export { ACME, dumpLogs, GLOBEX, newTs, type System, slackFixture, startSystem } from './system.ts';

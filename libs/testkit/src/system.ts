@@ -2,28 +2,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { type KonstructEvent, parseEvent } from '@konstruct/contracts';
 import { connectChannel, createAgent, createTenant, credentialsKey } from '@konstruct/db';
-import {
-  createTestBus,
-  createTestDatabase,
-  type FakeGraph,
-  type FakeOllama,
-  type FakeOllamaRequest,
-  type FakeSlack,
-  fixture,
-  randomPrefix,
-  type ServiceName,
-  type Stack,
-  slackSignatureHeaders,
-  startFakeGraph,
-  startFakeOllama,
-  startFakeSlack,
-  startStack,
-  type TestBus,
-  type TestDatabase,
-  whatsappSignatureHeaders,
-} from '@konstruct/testkit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
+import { createTestBus, type TestBus } from './bus.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { type FakeGraph, startFakeGraph } from './fake-graph.ts';
+import { type FakeOllama, type FakeOllamaRequest, startFakeOllama } from './fake-ollama.ts';
+import { type FakeSlack, startFakeSlack } from './fake-slack.ts';
+import { fixture, slackSignatureHeaders, whatsappSignatureHeaders } from './fixtures.ts';
+import { randomPrefix } from './misc.ts';
+import { type ServiceName, type Stack, startStack } from './stack.ts';
 
 /** The fixtures' ids, and a second tenant's. */
 export const ACME = {
@@ -91,10 +79,16 @@ export async function startSystem({
   reply = (req: FakeOllamaRequest) => `answer to: ${req.messages.at(-1)?.content}`,
   llmGroups,
   extraEnv = {},
+  rateLimitMessages,
 }: {
+  /** What the fake model answers. @default `answer to: <last message>` */
   reply?: (req: FakeOllamaRequest) => string | Promise<string>;
+  /** LLM_GROUPS, given the fake model's URL. @default one group on the fake model */
   llmGroups?: (ollamaUrl: string) => string;
+  /** More settings for every service. */
   extraEnv?: Record<string, string>;
+  /** The demo tenants' own rate limit (per 60 s). @default the platform's */
+  rateLimitMessages?: number;
 } = {}): Promise<System> {
   const [db, bus, slack, graph, ollama] = await Promise.all([
     createTestDatabase(),
@@ -104,8 +98,9 @@ export async function startSystem({
     startFakeOllama({ reply }),
   ]);
   const key = randomBytes(32);
-  const acme = (await createTenant(db.orm, { name: 'Acme', slug: 'acme' })).id;
-  const globex = (await createTenant(db.orm, { name: 'Globex', slug: 'globex' })).id;
+  const limits = rateLimitMessages ? { rateLimitMessages, rateLimitWindowSeconds: 60 } : {};
+  const acme = (await createTenant(db.orm, { name: 'Acme', slug: 'acme', ...limits })).id;
+  const globex = (await createTenant(db.orm, { name: 'Globex', slug: 'globex', ...limits })).id;
   await createAgent(db.orm, acme, { name: 'Mara', role: 'support', persona: 'Mara helps Acme.' });
   await createAgent(db.orm, globex, { name: 'Hank', role: 'sales', persona: 'Hank sells for Globex.' });
   await connectChannel(db.orm, key, acme, {
