@@ -6,8 +6,9 @@
  * The gateway runs as its real composition root (services/gateway/src/main.ts) in a child process, Bolt in
  * another; autocannon drives both from this process with the same signed requests, each with a unique event.
  *
- * Options (all optional): --duration <s> per level (default 5), --levels 1,8,32,64,128, --inflight <n> for the
- * ceiling's publishes in flight (default 256).
+ * Options (all optional): --duration <s> per run (default 4), --levels 1,8,32,64,128, --rounds <n> alternating
+ * runs per level of which the faster counts (default 2), --inflight <n> publishes in flight for the ceiling
+ * (default 256). The ceiling is measured before and after the HTTP runs; the higher one counts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -28,13 +29,14 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { z } from 'zod';
 
 const Args = z.object({
-  duration: z.coerce.number().positive().max(60).default(5),
+  duration: z.coerce.number().positive().max(60).default(4),
   levels: z
     .string()
     .default('1,8,32,64,128')
     .transform((s) => s.split(',').map(Number))
     .pipe(z.array(z.number().int().positive().max(1024)).min(1)),
   inflight: z.coerce.number().int().positive().max(10_000).default(256),
+  rounds: z.coerce.number().int().positive().max(5).default(2),
   bolt: z.coerce.number().int().positive().optional(),
 });
 const { values } = parseArgs({
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     levels: { type: 'string' },
     inflight: { type: 'string' },
+    rounds: { type: 'string' },
     bolt: { type: 'string' },
   },
 });
@@ -124,8 +127,13 @@ async function orchestrate(): Promise<void> {
     );
     // its own connection, configured as the gateway's is (no async stack traces per publish)
     const plain = await connectBus({ url: bus.natsUrl, name: 'bench-ceiling', asyncTraces: false });
-    const ceiling = await jetStreamCeiling(plain.js, subject, payload, args.inflight, args.duration * 1000);
-    await plain.nc.drain();
+    const ceilingBefore = await jetStreamCeiling(
+      plain.js,
+      subject,
+      payload,
+      args.inflight,
+      args.duration * 1000,
+    );
 
     // 2. the gateway, as its own composition root runs it
     const gatewayPort = await freePort();
@@ -169,12 +177,30 @@ async function orchestrate(): Promise<void> {
     let answered = (await drive(gatewayPort, 16, 2))['2xx'];
     await drive(boltPort, 16, 2);
     for (const connections of args.levels) {
-      const g = await level('gateway', gatewayPort, connections, gateway.pid);
-      answered += g.ok;
-      gatewayRows.push(g);
-      boltRows.push(await level('bolt', boltPort, connections, bolt.pid));
+      // best of `rounds` alternating runs per level: bursts of unrelated load on a shared machine only ever
+      // slow a run down, so the faster run is the better estimate of what the server can do
+      let g: Row | undefined;
+      let b: Row | undefined;
+      for (let round = 0; round < args.rounds; round++) {
+        const gr = await level('gateway', gatewayPort, connections, gateway.pid);
+        answered += gr.ok;
+        if (!g || gr.rps > g.rps) g = gr;
+        const br = await level('bolt', boltPort, connections, bolt.pid);
+        if (!b || br.rps > b.rps) b = br;
+      }
+      gatewayRows.push(g!);
+      boltRows.push(b!);
     }
     const stored = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages - before;
+    const ceilingAfter = await jetStreamCeiling(
+      plain.js,
+      subject,
+      payload,
+      args.inflight,
+      args.duration * 1000,
+    );
+    await plain.nc.drain();
+    const ceiling = Math.max(ceilingBefore, ceilingAfter);
     for (const child of [gateway, bolt]) {
       child.kill('SIGTERM');
       await once(child, 'exit');
@@ -296,13 +322,18 @@ async function jetStreamCeiling(
 ): Promise<number> {
   let stored = 0;
   let n = 0;
+  const run = randomBytes(4).toString('hex');
   const deadline = Date.now() + durationMs;
   const begin = performance.now();
   async function lane(): Promise<void> {
     while (Date.now() < deadline) {
       const h = natsHeaders();
       h.set('Content-Type', 'application/cloudevents+json');
-      const ack = await js.publish(subject, payload, { msgID: `ceiling:${n++}`, timeout: 5_000, headers: h });
+      const ack = await js.publish(subject, payload, {
+        msgID: `ceiling:${run}:${n++}`,
+        timeout: 5_000,
+        headers: h,
+      });
       if (!ack.duplicate) stored++;
     }
   }

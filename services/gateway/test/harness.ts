@@ -24,11 +24,15 @@ export const SECRETS = {
   verifyToken: 'test-verify-token',
   /** A tenant that brought its own Slack app signs with this. */
   ownSlack: 'own-app-signing-secret',
+  /** A tenant that brought its own Meta app signs with this. */
+  ownWhatsapp: 'own-meta-app-secret',
 } as const;
 
 /** A Slack workspace connected with its own signing secret, and one connected as an Enterprise Grid org. */
 export const OWN_APP_TEAM = 'T0OWNAPP01';
 export const GRID_ENTERPRISE = 'E0GRIDORG1';
+/** A WhatsApp number connected with its own Meta app secret (to the own-app tenant). */
+export const OWN_APP_PHONE = '106540352200001';
 
 /** One stored message, as read back from the stream. */
 export interface Stored {
@@ -102,6 +106,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     botToken: 'xoxb-own-token',
     botUserId: 'U0OWNBOT01',
     signingSecret: SECRETS.ownSlack,
+  });
+  await connectChannel(db.orm, key, own.id, {
+    channelType: 'whatsapp',
+    workspaceId: OWN_APP_PHONE,
+    accessToken: 'EAAG-own-access-token',
+    appSecret: SECRETS.ownWhatsapp,
   });
   const grid = await createTenant(db.orm, { name: 'Grid Corp', slug: `grid-${suffix}` });
   await connectChannel(db.orm, key, grid.id, {

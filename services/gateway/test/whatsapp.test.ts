@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FIXTURE_IDS, fixture, fixtureText } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, SECRETS, startHarness } from './harness.ts';
+import { type Harness, OWN_APP_PHONE, SECRETS, startHarness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -176,5 +176,20 @@ describe('every message in every entry and change', () => {
       type: 'ingress.unrouted',
       data: { channel: 'whatsapp', workspaceId: '999000111222', platformEventId: `wa:999000111222:${wamid}` },
     });
+  });
+
+  it('a number with its own Meta app is verified with its own app secret, not the app-level one', async () => {
+    const body = fixture<Webhook>('whatsapp/text.json');
+    body.entry[0]!.changes[0]!.value.metadata.phone_number_id = OWN_APP_PHONE;
+    body.entry[0]!.changes[0]!.value.messages![0]!.id = `wamid.${randomUUID()}`;
+    const text = JSON.stringify(body);
+    const refused = await send(text, SECRETS.whatsapp);
+    expect(refused.res.status).toBe(401);
+    expect(refused.stored).toEqual([]);
+    const accepted = await send(text, SECRETS.ownWhatsapp);
+    expect(accepted.res.status).toBe(200);
+    expect(accepted.stored.map((s) => s.subject)).toEqual([
+      `${h.bus.topology.prefix}tenant.${h.ownAppTenantId}.message.received.whatsapp`,
+    ]);
   });
 });
