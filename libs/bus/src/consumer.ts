@@ -200,7 +200,8 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
       case 'deadletter':
         try {
           await deadLetter(msg, settlement.reason, event);
-          msg.term(settlement.reason.slice(0, 200));
+          // no reason on TERM: nats-server 2.9 does not parse one and leaves the message pending
+          msg.term();
         } catch (error) {
           // the dead letter was not stored: keep the message rather than lose it
           log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');

@@ -218,7 +218,13 @@ describe('the consumer runner', () => {
       randomUUID(),
     );
     const [letter] = await readSubject(deadLetterSubject(bus.topology, 'strict'), 1);
+    // regression: a TERM with a reason is not understood by nats-server 2.9 and left the message pending,
+    // to be redelivered after the ack wait (2 s here)
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     await running.stop();
+    const info = await bus.jsm.consumers.info(bus.topology.streams.events, 'strict');
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.num_redelivered).toBe(0);
     expect(calls).toBe(0);
     if (letter?.type !== 'deadletter.recorded') throw new Error('expected a dead letter');
     expect(letter.data.deliveries).toBe(1);
