@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, derivedEventId, type KonstructEvent, type KonstructMessage } from '@konstruct/contracts';
+import {
+  createEvent,
+  derivedEventId,
+  type KonstructEvent,
+  type KonstructMessage,
+} from '@konstruct/contracts';
 import { type Clock, randomIds } from '@konstruct/core';
 import { conversationId } from '@konstruct/names';
 
@@ -19,13 +24,14 @@ const WORDS = ['invoice', 'refund', 'shipping', 'password', 'upgrade', 'contract
 /**
  * One message's realistic journey through the pipeline: `message.received` (Slack or WhatsApp), then
  * `message.routed`, `agent.replied` with token usage and `delivery.succeeded`, with the derived ids and the
- * correlation and causation ids the services use. Every fourth conversation is WhatsApp; threads are reused so
- * that conversations hold several messages.
+ * correlation and causation ids the services use. Every fourth message is WhatsApp; five consecutive journeys
+ * share a thread, so conversations hold several messages.
  */
 export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOptions): KonstructEvent[] {
   const deps = { clock, ids: randomIds };
   const whatsapp = n % 4 === 3;
-  const thread = n % 50;
+  // five messages per conversation, as a support thread goes: conversations stay small however long the history
+  const thread = Math.floor(n / 5);
   const channel = whatsapp ? 'whatsapp' : 'slack';
   const workspaceId = whatsapp ? '106540352242922' : 'T0ACME0001';
   const channelId = whatsapp ? `1650555${String(1000 + thread)}` : 'C0GENERAL1';

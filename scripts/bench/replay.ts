@@ -1,0 +1,144 @@
+/**
+ * `npm run bench:replay`: how fast `konstruct replay` rebuilds a tenant's read models from the stream, beside
+ * this machine's ceiling, the raw rate of consuming the same stream without projecting.
+ *
+ * It fills a stream of its own (random subject prefix and stream names, deleted at the end) with
+ * BENCH_JOURNEYS message journeys of one tenant (message.received, message.routed, agent.replied,
+ * delivery.succeeded: 4 events each; 50,000 journeys = 200,000 events by default), then in one run measures
+ *   (a) the raw read: the same ordered, batched read replay uses, without decoding or projecting (the ceiling),
+ *   (b) the read with decoding (zod parsing of every envelope), which any reader of events pays, and
+ *   (c) the rebuild through replay's code path (clear, read, decode, projectEvents) into a fresh database,
+ * printing events/s, the ratio of (c) to (a), and RSS sampled at 25/50/75/100% of each pass.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createPublisher, ensureStreams } from '@konstruct/bus';
+import { decodeEvent } from '@konstruct/contracts';
+import { manualClock } from '@konstruct/core';
+import { createTenant } from '@konstruct/db';
+import { tenantWildcard, topology } from '@konstruct/names';
+import { createTestBus, createTestDatabase } from '@konstruct/testkit';
+import { openRange } from '../../services/cli/src/ops/reader.ts';
+import { replay } from '../../services/cli/src/ops/replay.ts';
+import { journey } from '../../services/cli/test/journeys.ts';
+
+const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 50_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 2_000);
+const mb = () => Math.round(process.memoryUsage().rss / 1_048_576);
+
+/** Records RSS when a pass crosses 25, 50, 75 and 100% of its events. */
+function memorySampler(total: number) {
+  const marks = [0.25, 0.5, 0.75, 1];
+  const samples: string[] = [];
+  return {
+    at(done: number) {
+      while (marks.length > 0 && done >= total * marks[0]!)
+        samples.push(`${marks.shift()! * 100}% ${mb()} MB`);
+    },
+    toString: () => samples.join(', '),
+  };
+}
+
+const started = Date.now();
+const bus = await createTestBus({ duplicateWindowMs: 60_000 });
+const db = await createTestDatabase();
+try {
+  // the test bus's streams are ours alone; the topology is the production one with its prefix and names
+  const topo = topology({
+    prefix: bus.topology.prefix,
+    events: bus.topology.streams.events,
+    ops: bus.topology.streams.ops,
+  });
+  await ensureStreams(bus.jsm, topo, { duplicateWindowMs: 60_000 });
+  const tenant = await createTenant(db.orm, {
+    name: 'Bench Corp',
+    slug: `bench-${randomBytes(3).toString('hex')}`,
+  });
+  const publisher = createPublisher(bus.js, topo, { timeoutMs: 30_000 });
+  const clock = manualClock(Date.parse('2026-11-01T00:00:00Z'));
+  const agentId = randomUUID();
+  const connectionId = randomUUID();
+
+  // fill: publishes pipelined 256 at a time; each journey's events in order within a window
+  const fillStart = Date.now();
+  let inFlight: Promise<unknown>[] = [];
+  for (let n = 0; n < JOURNEYS; n++) {
+    for (const event of journey({ tenantId: tenant.id, agentId, connectionId, clock, n })) {
+      inFlight.push(publisher.publish(event));
+      clock.advance(50);
+    }
+    if (inFlight.length >= 256) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(inFlight);
+  const info = await bus.jsm.streams.info(topo.streams.events);
+  const total = info.state.messages;
+  console.log(
+    `filled ${total} events (${(info.state.bytes / 1_048_576).toFixed(0)} MB) in ${((Date.now() - fillStart) / 1_000).toFixed(1)}s; RSS ${mb()} MB`,
+  );
+
+  async function readPass(decode: boolean): Promise<{ rate: number; memory: string }> {
+    const range = await openRange({
+      js: bus.js,
+      jsm: bus.jsm,
+      stream: topo.streams.events,
+      filter: tenantWildcard(topo, tenant.id),
+      start: { kind: 'all' },
+      end: { kind: 'now' },
+      batchSize: BATCH,
+    });
+    const memory = memorySampler(total);
+    const t0 = performance.now();
+    let done = 0;
+    let bytes = 0;
+    for await (const batch of range.batches()) {
+      for (const record of batch) {
+        bytes += record.data.length;
+        if (decode) decodeEvent(record.data);
+      }
+      done += batch.length;
+      memory.at(done);
+    }
+    if (done !== total || bytes === 0) throw new Error(`read ${done} of ${total} events`);
+    return { rate: done / ((performance.now() - t0) / 1_000), memory: memory.toString() };
+  }
+
+  const raw = await readPass(false);
+  console.log(`(a) raw read, no decoding:    ${Math.round(raw.rate)} events/s   RSS ${raw.memory}`);
+  const decoded = await readPass(true);
+  console.log(`(b) read + decode (zod):      ${Math.round(decoded.rate)} events/s   RSS ${decoded.memory}`);
+
+  const memory = memorySampler(total);
+  const t0 = performance.now();
+  const summary = await replay({
+    orm: db.orm,
+    js: bus.js,
+    jsm: bus.jsm,
+    topology: topo,
+    tenantId: tenant.id,
+    projections: ['conversations', 'messages', 'deliveries', 'usage'],
+    start: { kind: 'all' },
+    end: { kind: 'now' },
+    rebuild: true,
+    batchSize: BATCH,
+    onProgress: (p) => memory.at(p.done),
+  });
+  const rebuildRate = summary.events / ((performance.now() - t0) / 1_000);
+  if (summary.events !== total) throw new Error(`replayed ${summary.events} of ${total} events`);
+  const rows = await db.superSql(
+    `select (select count(*) from messages) || ' messages, ' || (select count(*) from conversations) || ' conversations, ' || (select count(*) from deliveries) || ' deliveries, ' || (select count(*) from llm_usage) || ' usage rows'`,
+  );
+  console.log(`(c) rebuild (replay):         ${Math.round(rebuildRate)} events/s   RSS ${memory}`);
+  console.log(`    wrote ${rows[0]}; batch ${BATCH} events per transaction`);
+  console.log(
+    `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s in projectEvents: ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
+  );
+  console.log(
+    `ratio rebuild / raw read: ${(rebuildRate / raw.rate).toFixed(2)} (target >= 0.33); rebuild / read+decode: ${(rebuildRate / decoded.rate).toFixed(2)}`,
+  );
+} finally {
+  await db.drop();
+  await bus.close();
+  console.log(`total ${((Date.now() - started) / 1_000).toFixed(1)}s; streams and database removed`);
+}
