@@ -4,6 +4,7 @@ import type { Publisher } from '@konstruct/bus';
 import type { Config } from '@konstruct/config';
 import { type Clock, type Logger, systemClock } from '@konstruct/core';
 import express, { type Express } from 'express';
+import { coalescingPublisher } from './coalesce.ts';
 import { createConnectionCache, type ResolveConnection } from './connections.ts';
 import { notFound, problemHandler, sendProblem } from './http/problem.ts';
 import { createIngest } from './ingest.ts';
@@ -70,7 +71,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.connectionMissTtlMs !== undefined ? { missTtlMs: deps.connectionMissTtlMs } : {}),
   });
   const ingest = createIngest({
-    publisher,
+    publisher: coalescingPublisher(publisher),
     clock,
     metrics,
     logger,
