@@ -300,14 +300,19 @@ function cpuMs(pid: number | undefined): number | undefined {
 
 /** The pid of a local process by name, to account nats-server's CPU (undefined when not local or not Linux). */
 function findProcess(name: string): number | undefined {
+  let entries: string[];
   try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (comm === name) return Number(entry);
-    }
+    entries = readdirSync('/proc');
   } catch {
-    // not Linux: no CPU accounting
+    return undefined; // not Linux: no CPU accounting
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
+    } catch {
+      // the process ended between listing and reading
+    }
   }
   return undefined;
 }
@@ -361,15 +366,17 @@ function report({
   const peak = (rows: Row[]) => rows.reduce((a, b) => (b.rps > a.rps ? b : a));
   const g = peak(gatewayRows);
   const b = peak(boltRows);
-  console.log('\n| target | connections | req/s | p50 ms | p99 ms | errors |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    '\n| target | connections | req/s | p50 ms | p99 ms | errors | server CPU µs/req | nats-server CPU µs/req |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of [...gatewayRows, ...boltRows]) {
     console.log(
-      `| ${r.target} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`,
+      `| ${r.target} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${fmt(r.cpuUs)} | ${fmt(r.natsCpuUs)} |`,
     );
   }
   console.log(
-    `| JetStream ceiling (plain publisher, ${args.inflight} in flight) | – | ${ceiling.toFixed(0)} | – | – | – |`,
+    `| JetStream ceiling (plain publisher, ${args.inflight} in flight) | – | ${ceiling.toFixed(0)} | – | – | – | – | – |`,
   );
   const vsBolt = g.rps / b.rps;
   const vsCeiling = g.rps / ceiling;
