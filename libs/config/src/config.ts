@@ -42,6 +42,10 @@ export const sections = {
     NATS_DUPLICATE_WINDOW: durationMs.default(24 * 3_600_000),
     /** How long the gateway waits for JetStream to store an event before answering 503. */
     NATS_PUBLISH_TIMEOUT: durationMs.default(2_000),
+    /** A user to connect as, when the nats-server has an `authorization` block (unset: no credentials). */
+    NATS_USER: z.string().min(1).optional(),
+    /** That user's password. */
+    NATS_PASSWORD: z.string().min(1).optional(),
   }),
   /** Postgres. */
   database: z.object({

@@ -68,7 +68,12 @@ export function createCliContext(
     bus() {
       nats ??= (async () => {
         const settings = loadConfig(env, ['nats']);
-        const bus = await connectBus({ url: settings.NATS_URL, name: 'konstruct-cli', timeoutMs: 5_000 });
+        const bus = await connectBus({
+          url: settings.NATS_URL,
+          name: 'konstruct-cli',
+          timeoutMs: 5_000,
+          ...(settings.NATS_USER ? { user: settings.NATS_USER, pass: settings.NATS_PASSWORD } : {}),
+        });
         return {
           ...bus,
           topology: topology({

@@ -47,6 +47,19 @@ interface Grant {
 let grantA: Grant;
 let grantB: Grant;
 
+let port = 0;
+
+/** Starts nats-server as an operator would, with JetStream on file storage and the config file. */
+function startServer(config: string): ChildProcess {
+  return spawn(
+    '/usr/sbin/nats-server',
+    ['-js', '-p', String(port), '-sd', join(dir, 'store'), '-c', config],
+    {
+      stdio: 'ignore',
+    },
+  );
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -96,15 +109,9 @@ beforeAll(async () => {
   const adminEntry = `{ user: ${JSON.stringify(ADMIN.user)}, password: ${JSON.stringify(ADMIN.pass)} }`;
   const config = join(dir, 'server.conf');
   await writeFile(config, authorizationBlock([adminEntry, grantA.configEntry, grantB.configEntry]));
-  const port = await freePort();
+  port = await freePort();
   url = `nats://127.0.0.1:${port}`;
-  server = spawn(
-    '/usr/sbin/nats-server',
-    ['-js', '-p', String(port), '-sd', join(dir, 'store'), '-c', config],
-    {
-      stdio: 'ignore',
-    },
-  );
+  server = startServer(config);
   admin = await connectWithRetry({ servers: url, user: ADMIN.user, pass: ADMIN.pass });
   const adminJsm = await jetstreamManager(admin);
   await ensureStreams(adminJsm, topo, { duplicateWindowMs: 60_000 });
@@ -170,7 +177,8 @@ describe('konstruct analyst grant, against a nats-server loaded with its config'
       const batch = await consumer.fetch({ max_messages: 100, expires: 2_000 });
       for await (const msg of batch) {
         ids.push(msg.json<KonstructEvent>().id);
-        msg.ack();
+        // acknowledged and confirmed: acks on its own consumer are the analyst's to send
+        expect(await msg.ackAck()).toBe(true);
         if (msg.info.pending === 0) break;
       }
       expect(ids).toEqual(acmeEvents.map((e) => e.id));
@@ -254,6 +262,77 @@ describe('konstruct analyst grant, against a nats-server loaded with its config'
     expect(await messagesInStream()).toBe(before);
     const opsInfo = await (await jetstreamManager(admin)).streams.info(topo.streams.ops);
     expect(opsInfo.state.messages).toBe(0);
+  });
+
+  it('a managed grant reads the consumer ops made for it, from the chosen point, and may define no consumer', async () => {
+    const initech = await createTenant(env, 'initech');
+    const events: KonstructEvent[] = [];
+    const publisher = createPublisher(jetstream(admin), topo);
+    for (let n = 0; n < 3; n++) {
+      for (const event of journey({
+        tenantId: initech,
+        agentId: randomUUID(),
+        connectionId: randomUUID(),
+        clock,
+        n,
+      })) {
+        const { seq } = await publisher.publish(event);
+        events.push({ ...event, seq } as KonstructEvent & { seq: number });
+      }
+    }
+    const fromSeq = (events[4] as KonstructEvent & { seq: number }).seq;
+    const adminEnv = { ...env, NATS_URL: url, NATS_USER: ADMIN.user, NATS_PASSWORD: ADMIN.pass };
+    const run = await konstruct(adminEnv, [
+      'analyst',
+      'grant',
+      '--tenant',
+      'initech',
+      '--managed',
+      '--from-seq',
+      String(fromSeq),
+      '--json',
+    ]);
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    const grant = JSON.parse(run.out[0]!) as Grant;
+    // load the new user into the server's config
+    const config = join(dir, 'server.conf');
+    const adminEntry = `{ user: ${JSON.stringify(ADMIN.user)}, password: ${JSON.stringify(ADMIN.pass)} }`;
+    await writeFile(
+      config,
+      authorizationBlock([adminEntry, grantA.configEntry, grantB.configEntry, grant.configEntry]),
+    );
+    // nats-server 2.9.10 refuses a config reload when started with -sd ("config reload not supported for
+    // jetstream storage dir"), so the new user is loaded by a restart; the streams are on disk and stay
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+    server = startServer(config);
+    await (await connectWithRetry({ servers: url, user: ADMIN.user, pass: ADMIN.pass })).close();
+
+    const { nc, jsm } = await analyst(grant);
+    try {
+      const consumer = await jetstream(nc).consumers.get(STREAM, grant.consumer);
+      const ids: string[] = [];
+      for await (const msg of await consumer.fetch({ max_messages: 100, expires: 2_000 })) {
+        ids.push(msg.json<KonstructEvent>().id);
+        // acknowledged and confirmed: acks on its own consumer are the analyst's to send
+        expect(await msg.ackAck()).toBe(true);
+        if (msg.info.pending === 0) break;
+      }
+      expect(ids).toEqual(events.slice(4).map((e) => e.id));
+      // not even its own consumer may it redefine (a push delivery subject could point anywhere) or delete
+      await expect(
+        jsm.consumers.add(STREAM, {
+          durable_name: grant.consumer,
+          filter_subject: grant.subjects,
+          ack_policy: AckPolicy.Explicit,
+        }),
+      ).rejects.toThrow(/Permissions Violation/);
+      await expect(jsm.consumers.delete(STREAM, grant.consumer)).rejects.toThrow(/Permissions Violation/);
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
   });
 
   it('refuses a grant for a tenant that does not exist, with one line, writing nothing', async () => {

@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { ValidationError } from '@konstruct/core';
 import { topology } from '@konstruct/names';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { type AnalystGrant, authorizationBlock, makeGrant, userEntry } from '../ops/analyst.ts';
+import { type StartAt, startFrom } from '../ops/bounds.ts';
 
 interface GrantOptions {
   tenant: string;
@@ -11,6 +13,9 @@ interface GrantOptions {
   auth: string;
   out?: string;
   json?: boolean;
+  managed?: boolean;
+  since?: string;
+  fromSeq?: string;
 }
 
 /** `konstruct analyst grant`. */
@@ -29,10 +34,20 @@ export function registerAnalyst(program: Command, ctx: CliContext): void {
       'write the secret (nkey seed or password) to this file, mode 0600, instead of printing it',
     )
     .option('--json', 'print the grant as one JSON object (credentials, permissions, config entry)')
+    .option(
+      '--managed',
+      'create the analyst’s pull consumer now (needs NATS admin access) and grant only reading it: the analyst cannot define consumers at all',
+    )
+    .option('--since <time>', 'with --managed: the consumer starts at this time (ISO 8601 or 15m, 2h, 7d)')
+    .option('--from-seq <n>', 'with --managed: the consumer starts at this stream sequence')
     .action(async (opts: GrantOptions) => {
       if (opts.auth !== 'nkey' && opts.auth !== 'password') {
         throw new ValidationError(`--auth: expected nkey or password, got "${opts.auth}"`);
       }
+      if (!opts.managed && (opts.since !== undefined || opts.fromSeq !== undefined)) {
+        throw new ValidationError('--since and --from-seq go with --managed');
+      }
+      const start = startFrom(opts, Date.now());
       const settings = ctx.config(['nats']);
       const space = topology({
         prefix: settings.NATS_SUBJECT_PREFIX,
@@ -43,8 +58,9 @@ export function registerAnalyst(program: Command, ctx: CliContext): void {
       const grant = makeGrant(
         space,
         { id: tenant.id, slug: tenant.slug },
-        { user: opts.user, auth: opts.auth },
+        { user: opts.user, auth: opts.auth, managed: opts.managed === true },
       );
+      if (grant.managed) await createManagedConsumer(ctx, grant, start);
       const secret = grant.auth.kind === 'nkey' ? grant.auth.seed : grant.auth.password;
       if (opts.out) await writeFile(opts.out, `${secret}\n`, { mode: 0o600, flag: 'w' });
       const entry = userEntry(grant);
@@ -54,6 +70,24 @@ export function registerAnalyst(program: Command, ctx: CliContext): void {
       }
       for (const line of explain(grant, entry, settings.NATS_URL, opts.out)) ctx.out(line);
     });
+}
+
+/** Creates (or redefines) a managed grant's durable pull consumer on the tenant's subjects. */
+async function createManagedConsumer(ctx: CliContext, grant: AnalystGrant, start: StartAt): Promise<void> {
+  const { jsm } = await ctx.bus();
+  const from =
+    start.kind === 'seq'
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq }
+      : start.kind === 'time'
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.at.toISOString() }
+        : { deliver_policy: DeliverPolicy.All };
+  await jsm.consumers.delete(grant.stream, grant.consumer).catch(() => undefined);
+  await jsm.consumers.add(grant.stream, {
+    durable_name: grant.consumer,
+    filter_subject: grant.subjects,
+    ack_policy: AckPolicy.Explicit,
+    ...from,
+  });
 }
 
 function explain(grant: AnalystGrant, entry: string, natsUrl: string, out: string | undefined): string[] {
@@ -80,14 +114,24 @@ function explain(grant: AnalystGrant, entry: string, natsUrl: string, out: strin
     '2. Subscribe live with the nats CLI:',
     `   nats ${flags} sub '${grant.subjects}'`,
     '',
-    '3. Replay history through the analyst’s own pull consumer (delete it to start over from another point):',
-    `   nats ${flags} consumer add ${grant.stream} ${grant.consumer} --pull --filter '${grant.subjects}' --deliver all --ack explicit --defaults`,
+    ...(grant.managed
+      ? [
+          `3. Replay history through the consumer ${grant.consumer}, made for the analyst now (ops re-run the grant with --since/--from-seq to move it):`,
+        ]
+      : [
+          '3. Replay history through the analyst’s own pull consumer (delete it to start over from another point):',
+          `   nats ${flags} consumer add ${grant.stream} ${grant.consumer} --pull --filter '${grant.subjects}' --deliver all --ack explicit --defaults`,
+        ]),
     `   nats ${flags} consumer next ${grant.stream} ${grant.consumer} --count 100`,
     '',
     '   With a NATS client (nats.js v3):',
     `     const nc = await connect({ servers: '${natsUrl}', inboxPrefix: '${grant.inboxPrefix}', ${nkey ? `authenticator: nkeyAuthenticator(new TextEncoder().encode(seed))` : `user: '${grant.user}', pass: password`} });`,
     `     const jsm = await jetstreamManager(nc);`,
-    `     await jsm.consumers.add('${grant.stream}', { durable_name: '${grant.consumer}', filter_subject: '${grant.subjects}', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });`,
+    ...(grant.managed
+      ? []
+      : [
+          `     await jsm.consumers.add('${grant.stream}', { durable_name: '${grant.consumer}', filter_subject: '${grant.subjects}', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });`,
+        ]),
     `     const messages = await (await jetstream(nc).consumers.get('${grant.stream}', '${grant.consumer}')).fetch({ max_messages: 100 });`,
     '',
     'Each message is a CloudEvents JSON envelope; subjects are tenant.<tenantId>.<aggregate>.<event>[.<channel>]',

@@ -25,6 +25,8 @@ export interface AnalystGrant {
   subjects: string;
   /** The analyst's private reply prefix; clients must set it (nats CLI `--inbox-prefix`, nats.js `inboxPrefix`). */
   inboxPrefix: string;
+  /** True when ops made the consumer at grant time and the analyst may only read it. */
+  managed: boolean;
   auth: AnalystAuth;
   permissions: Permissions;
 }
@@ -48,17 +50,25 @@ export function analystPermissions(
   tenantId: string,
   consumer: string,
   inboxPrefix: string,
+  { managed = false }: { managed?: boolean } = {},
 ): Permissions {
   const stream = topology.streams.events;
   const subjects = tenantWildcard(topology, tenantId);
+  // a managed consumer is made by ops at grant time: the analyst cannot (re)define it, so cannot point a push
+  // delivery subject anywhere either
+  const manage = managed
+    ? []
+    : [
+        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${subjects}`,
+        `$JS.API.CONSUMER.DELETE.${stream}.${consumer}`,
+      ];
   return {
     publish: {
       allow: [
         '$JS.API.INFO',
-        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${subjects}`,
+        ...manage,
         `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
         `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-        `$JS.API.CONSUMER.DELETE.${stream}.${consumer}`,
         `$JS.ACK.${stream}.${consumer}.>`,
       ],
       deny: [
@@ -79,7 +89,7 @@ export function analystPermissions(
 export function makeGrant(
   topology: Topology,
   tenant: { id: string; slug: string },
-  options: { user?: string; auth?: 'nkey' | 'password' } = {},
+  options: { user?: string; auth?: 'nkey' | 'password'; managed?: boolean } = {},
 ): AnalystGrant {
   const user = options.user ?? `analyst-${tenant.slug}`;
   if (!NAME.test(user)) {
@@ -104,7 +114,8 @@ export function makeGrant(
     subjects: tenantWildcard(topology, tenant.id),
     inboxPrefix,
     auth,
-    permissions: analystPermissions(topology, tenant.id, consumer, inboxPrefix),
+    managed: options.managed ?? false,
+    permissions: analystPermissions(topology, tenant.id, consumer, inboxPrefix, { managed: options.managed }),
   };
 }
 
