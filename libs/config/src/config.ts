@@ -105,7 +105,7 @@ export const sections = {
     WHATSAPP_GRAPH_API_VERSION: z
       .string()
       .regex(/^v\d+\.\d+$/)
-      .default('v23.0'),
+      .default('v26.0'),
   }),
   /** The LLM pool. */
   llm: z.object({
