@@ -144,6 +144,7 @@ async function orchestrate(): Promise<void> {
         env: {
           ...process.env,
           LOG_LEVEL: 'warn',
+          NODE_ENV: 'production',
           GATEWAY_PORT: String(gatewayPort),
           GATEWAY_HOST: '127.0.0.1',
           SLACK_SIGNING_SECRET: SIGNING_SECRET,

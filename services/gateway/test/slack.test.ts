@@ -239,3 +239,19 @@ describe('tenant resolution', () => {
     expect(stored.map((s) => s.event.tenantid)).toEqual([h.tenantId]);
   });
 });
+
+describe('production mode', () => {
+  it('without the per-event schema check, what is stored still parses as a valid event', async () => {
+    const prod = await startHarness({ env: { NODE_ENV: 'production' } });
+    try {
+      const mark = await prod.mark();
+      expect((await prod.slack(fixtureText('slack/file_share.json'))).status).toBe(200);
+      expect((await prod.whatsapp(fixtureText('whatsapp/statuses.json'))).status).toBe(200);
+      // storedSince reads every message back through parseEvent, which throws on anything invalid
+      const stored = await prod.storedSince(mark);
+      expect(stored.map((s) => s.event.type).sort()).toEqual(['delivery.status', 'message.received']);
+    } finally {
+      await prod.close();
+    }
+  });
+});
