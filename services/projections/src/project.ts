@@ -2,6 +2,7 @@ import type { KonstructEvent } from '@konstruct/contracts';
 import { ValidationError } from '@konstruct/core';
 import { type Database, translateDbError, withTenant } from '@konstruct/db';
 import { assertTenantId } from '@konstruct/names';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { PROJECTION_NAMES, type ProjectionName, planBatch } from './plan.ts';
 import { type WriteCounts, writePlan } from './store.ts';
 
@@ -72,7 +73,10 @@ export async function projectTenantEvents(
   }
   const plan = planBatch(events, selection(options));
   try {
-    const rows = await withTenant(orm, tenantId, (em) => writePlan(em, tenantId, plan));
+    const rows = await withTenant(orm, tenantId, async (em) => {
+      await lockTenantProjections(em, tenantId);
+      return writePlan(em, tenantId, plan);
+    });
     return { events: events.length, skipped: plan.skipped, tenants: 1, rows };
   } catch (error) {
     throw translateDbError(error, `projection of ${events.length} events`);
@@ -125,6 +129,7 @@ export async function clearProjections(
 ): Promise<Record<string, number>> {
   const tables = selection({ projections: names }).flatMap((name) => TABLES[name]);
   return withTenant(orm, tenantId, async (em) => {
+    await lockTenantProjections(em, tenantId);
     const deleted: Record<string, number> = {};
     for (const table of tables) {
       const result = await em.execute<{ affectedRows: number }>(
@@ -136,6 +141,16 @@ export async function clearProjections(
     }
     return deleted;
   });
+}
+
+/**
+ * Serialises the projection transactions of one tenant (the live consumer's, a replay's, a clear). Rows that
+ * join across events — a WhatsApp receipt onto its delivery — are merged by whichever transaction comes
+ * second; two running at once under READ COMMITTED would each miss the other's row and the join would be
+ * lost. A transaction-scoped advisory lock per tenant closes that window; other tenants are not held up.
+ */
+async function lockTenantProjections(em: EntityManager, tenantId: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`projections:${tenantId}`]);
 }
 
 /** LLM usage of one agent with one model. */

@@ -223,7 +223,7 @@ describe('the read models of two tenants', () => {
 
 describe('order and redelivery', () => {
   it('events projected in any order, one per transaction, leave the same rows as in stream order', async () => {
-    const tenant = (await createTenant(db.orm, { name: 'Initech', slug: 'initech' })).id;
+    const tenant = (await createTenant(db.orm, { name: 'Vandelay', slug: `vandelay-${Date.now()}` })).id;
     const agent = (await createAgent(db.orm, tenant, { name: 'Bob', role: 'support' })).id;
     const events = journeys(tenant, agent, 8);
     await projectEvents(db.orm, events);
@@ -263,6 +263,34 @@ describe('order and redelivery', () => {
     expect(rows.map((r) => [r.platform_status, new Date(r.platform_status_at).getTime()])).toEqual([
       ['read', at + 5_000],
     ]);
+  });
+
+  it('a receipt and its delivery projected at the same moment by two transactions still join (live + replay race)', async () => {
+    const tenant = (await createTenant(db.orm, { name: 'Vandelay', slug: `vandelay-${Date.now()}` })).id;
+    const agent = (await createAgent(db.orm, tenant, { name: 'Milton', role: 'support' })).id;
+    const at = Date.UTC(2026, 10, 26, 11, 0, 0);
+    const pairs = Array.from({ length: 20 }, (_, index) => {
+      const events = journey({
+        tenantId: tenant,
+        agentId: agent,
+        index: 100 + index,
+        channel: 'whatsapp',
+        until: 'delivered',
+      });
+      const posted = (events.at(-1) as Extract<KonstructEvent, { type: 'delivery.succeeded' }>).data
+        .platformMessageId;
+      return { events, read: receipt(tenant, '106540352242922', posted, 'read', at + index) };
+    });
+    // each delivery and its receipt in two transactions racing each other
+    await Promise.all(
+      pairs.flatMap(({ events, read }) => [projectEvents(db.orm, events), projectEvents(db.orm, [read])]),
+    );
+    const rows = await rowsOf<{ platform_status: string | null }>(
+      tenant,
+      'select platform_status from deliveries',
+    );
+    expect(rows).toHaveLength(20);
+    expect(rows.filter((r) => r.platform_status !== 'read')).toEqual([]);
   });
 
   it('a reply projected after its delivery keeps the message delivered and fills in its text', async () => {
