@@ -80,7 +80,11 @@ export const KonstructMessage = z.object({
   workspaceId: z.string().min(1),
   /** The Slack channel id, or the WhatsApp customer's wa_id (their chat with the business). */
   channelId: z.string().min(1),
-  /** The Slack `thread_ts` or `ts` of the thread root; for WhatsApp the customer's wa_id. */
+  /**
+   * The conversation inside the channel: a Slack thread's root `ts` (`thread_ts`, or the message's own `ts` when
+   * it starts one); the DM channel id for a top-level Slack DM (a DM is one running conversation); for WhatsApp
+   * the customer's wa_id.
+   */
   threadId: z.string().min(1),
   /** The platform's own id of this message (Slack `ts`, WhatsApp wamid). */
   platformMessageId: z.string().min(1),

@@ -52,6 +52,33 @@ describe('decideSlackEvent', () => {
     expect(decision).toMatchObject({ message: { addressing: { inThread: false } } });
   });
 
+  it('top-level DMs are one conversation (the DM channel), so the agent remembers earlier ones; a DM thread is its own', () => {
+    const first = decideSlackEvent(
+      callback({ channel: 'D0DMHUMAN2', channel_type: 'im', ts: '1764151200.000100' }),
+      connection,
+    );
+    const second = decideSlackEvent(
+      callback({ channel: 'D0DMHUMAN2', channel_type: 'im', ts: '1764151300.000100' }),
+      connection,
+    );
+    expect(first).toMatchObject({
+      message: { threadId: 'D0DMHUMAN2', addressing: { direct: true, inThread: false } },
+    });
+    expect(second).toMatchObject({ message: { threadId: 'D0DMHUMAN2' } });
+    const threaded = decideSlackEvent(
+      callback({
+        channel: 'D0DMHUMAN2',
+        channel_type: 'im',
+        ts: '1764151400.000100',
+        thread_ts: '1764151200.000100',
+      }),
+      connection,
+    );
+    expect(threaded).toMatchObject({
+      message: { threadId: '1764151200.000100', addressing: { inThread: true } },
+    });
+  });
+
   it('an app_mention (which has no channel_type) in a DM channel is direct', () => {
     const decision = decideSlackEvent(
       callback({ type: 'app_mention', channel: 'D0DMHUMAN2', text: '<@U0BOTMARA> hi' }),

@@ -168,6 +168,8 @@ export function decideSlackEvent(callback: SlackEventCallback, connection: Conne
   if (event.client_msg_id) platform.clientMsgId = event.client_msg_id;
   if (callback.api_app_id) platform.apiAppId = callback.api_app_id;
 
+  // app_mention events carry no channel_type; a DM channel id starts with D
+  const direct = event.channel_type === 'im' || event.channel.startsWith('D');
   return {
     action: 'publish',
     eventId: slackMessageEventId(connection.workspaceId, event.channel, event.ts),
@@ -177,14 +179,15 @@ export function decideSlackEvent(callback: SlackEventCallback, connection: Conne
       connectionId: connection.connectionId,
       workspaceId: connection.workspaceId,
       channelId: event.channel,
-      threadId: event.thread_ts ?? event.ts,
+      // A DM is one running conversation: its top-level messages share the DM channel as their thread, so
+      // the session window remembers earlier ones. In a channel each top-level message starts a thread.
+      threadId: event.thread_ts ?? (direct ? event.channel : event.ts),
       platformMessageId: event.ts,
       sender: { id: event.user, isBot: false },
       content: { text, attachments: (event.files ?? []).map(attachmentOf) },
       sentAt: new Date(Math.floor(Number(event.ts) * 1000)).toISOString(),
       addressing: {
-        // app_mention events carry no channel_type; a DM channel id starts with D
-        direct: event.channel_type === 'im' || event.channel.startsWith('D'),
+        direct,
         mentioned,
         inThread,
       },
