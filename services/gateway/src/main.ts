@@ -16,7 +16,13 @@ const topo = topology({
 });
 
 // no async stack per publish: two Error objects per request were a tenth of the gateway's CPU under load
-const bus = await connectBus({ url: config.NATS_URL, name: 'gateway', asyncTraces: false });
+const bus = await connectBus({
+  url: config.NATS_URL,
+  name: 'konstruct-gateway',
+  user: config.NATS_USER,
+  pass: config.NATS_PASSWORD,
+  asyncTraces: false,
+});
 await ensureStreams(bus.jsm, topo, { duplicateWindowMs: config.NATS_DUPLICATE_WINDOW });
 const orm = await openDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
 const key = credentialsKey(config.CREDENTIALS_KEY);

@@ -16,7 +16,12 @@ async function run(): Promise<void> {
     events: config.NATS_STREAM,
     ops: config.NATS_OPS_STREAM,
   });
-  const bus = await connectBus({ url: config.NATS_URL, name: 'konstruct-orchestrator' });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'konstruct-orchestrator',
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   await ensureStreams(bus.jsm, topo, { duplicateWindowMs: config.NATS_DUPLICATE_WINDOW });
   const orm = await openDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
   const redis = new Redis(config.REDIS_URL, {

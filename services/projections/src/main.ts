@@ -24,7 +24,12 @@ async function main(): Promise<void> {
     events: config.NATS_STREAM,
     ops: config.NATS_OPS_STREAM,
   });
-  const bus = await connectBus({ url: config.NATS_URL, name: 'konstruct-projections' });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'konstruct-projections',
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   await ensureStreams(bus.jsm, topo, { duplicateWindowMs: config.NATS_DUPLICATE_WINDOW });
   const definition = consumerDefinitions(topo).projections;
   await ensureConsumer(bus.jsm, topo, definition);

@@ -25,7 +25,13 @@ async function run(): Promise<void> {
     ops: config.NATS_OPS_STREAM,
   });
   // every message costs a publish: no async stack trace captured per request on this hot path
-  const bus = await connectBus({ url: config.NATS_URL, name: 'konstruct-router', asyncTraces: false });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'konstruct-router',
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+    asyncTraces: false,
+  });
   await ensureStreams(bus.jsm, topo, { duplicateWindowMs: config.NATS_DUPLICATE_WINDOW });
   const orm = await openDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
   const redis = new Redis(config.REDIS_URL, {
