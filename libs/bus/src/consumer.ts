@@ -194,7 +194,9 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
       case 'ack':
         // wait for the server to confirm: stop() then means every handled message is acked, and an ack lost
         // on the way is logged (the message comes back, and idempotent handlers make that harmless)
-        await msg.ackAck().catch((error: unknown) => log.warn({ err: error, seq: msg.seq }, 'ack not confirmed'));
+        await msg
+          .ackAck()
+          .catch((error: unknown) => log.warn({ err: error, seq: msg.seq }, 'ack not confirmed'));
         return;
       case 'nak':
         msg.nak(settlement.delayMs);
