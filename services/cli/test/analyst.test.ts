@@ -99,8 +99,17 @@ beforeAll(async () => {
   globex = await createTenant(env, 'globex');
   dir = await mkdtemp(join(tmpdir(), 'konstruct-analyst-'));
   const seedFile = join(dir, 'acme.nk');
-  const a = await konstruct(env, ['analyst', 'grant', '--tenant', 'acme', '--json', '--out', seedFile]);
-  const b = await konstruct(env, ['analyst', 'grant', '--tenant', 'globex', '--json']);
+  const a = await konstruct(env, [
+    'analyst',
+    'grant',
+    '--tenant',
+    'acme',
+    '--self-service',
+    '--json',
+    '--out',
+    seedFile,
+  ]);
+  const b = await konstruct(env, ['analyst', 'grant', '--tenant', 'globex', '--self-service', '--json']);
   grantA = JSON.parse(a.out[0]!);
   grantB = JSON.parse(b.out[0]!);
   expect((await readFile(seedFile, 'utf8')).trim()).toBe(grantA.auth.seed);
@@ -287,7 +296,6 @@ describe('konstruct analyst grant, against a nats-server loaded with its config'
       'grant',
       '--tenant',
       'initech',
-      '--managed',
       '--from-seq',
       String(fromSeq),
       '--json',

@@ -13,7 +13,8 @@ interface GrantOptions {
   auth: string;
   out?: string;
   json?: boolean;
-  managed?: boolean;
+  /** Let the analyst define its own consumer (not the default: see the option's help). */
+  selfService?: boolean;
   since?: string;
   fromSeq?: string;
 }
@@ -35,17 +36,19 @@ export function registerAnalyst(program: Command, ctx: CliContext): void {
     )
     .option('--json', 'print the grant as one JSON object (credentials, permissions, config entry)')
     .option(
-      '--managed',
-      'create the analyst’s pull consumer now (needs NATS admin access) and grant only reading it: the analyst cannot define consumers at all',
+      '--self-service',
+      'let the analyst define its own consumer on the tenant’s subjects instead of ops creating it now; beware: nats-server 2.9 cannot stop such a consumer from pushing the tenant’s events onto other subjects',
     )
-    .option('--since <time>', 'with --managed: the consumer starts at this time (ISO 8601 or 15m, 2h, 7d)')
-    .option('--from-seq <n>', 'with --managed: the consumer starts at this stream sequence')
+    .option('--since <time>', 'where the analyst’s consumer starts: a time (ISO 8601 or 15m, 2h, 7d)')
+    .option('--from-seq <n>', 'where the analyst’s consumer starts: a stream sequence')
     .action(async (opts: GrantOptions) => {
       if (opts.auth !== 'nkey' && opts.auth !== 'password') {
         throw new ValidationError(`--auth: expected nkey or password, got "${opts.auth}"`);
       }
-      if (!opts.managed && (opts.since !== undefined || opts.fromSeq !== undefined)) {
-        throw new ValidationError('--since and --from-seq go with --managed');
+      if (opts.selfService && (opts.since !== undefined || opts.fromSeq !== undefined)) {
+        throw new ValidationError(
+          '--since and --from-seq set where ops create the consumer; a --self-service analyst picks it',
+        );
       }
       const start = startFrom(opts, Date.now());
       const settings = ctx.config(['nats']);
@@ -58,7 +61,7 @@ export function registerAnalyst(program: Command, ctx: CliContext): void {
       const grant = makeGrant(
         space,
         { id: tenant.id, slug: tenant.slug },
-        { user: opts.user, auth: opts.auth, managed: opts.managed === true },
+        { user: opts.user, auth: opts.auth, managed: opts.selfService !== true },
       );
       if (grant.managed) await createManagedConsumer(ctx, grant, start);
       const secret = grant.auth.kind === 'nkey' ? grant.auth.seed : grant.auth.password;
