@@ -21,6 +21,7 @@ import { connectBus } from '@konstruct/bus';
 import { loadConfig } from '@konstruct/config';
 import { parseEvent } from '@konstruct/contracts';
 import {
+  ChannelConnection,
   connectChannel,
   createAgent,
   createTenant,
@@ -30,6 +31,8 @@ import {
   listConnections,
   migrate,
   openDatabase,
+  resolveConnection,
+  withTenant,
 } from '@konstruct/db';
 import { tenantWildcard, topology } from '@konstruct/names';
 import {
@@ -119,6 +122,20 @@ try {
       persona: 'Mara helps the Demo Co team with questions about their work.',
       tone: 'warm and concise',
     });
+  }
+  // demo connections sealed under another CREDENTIALS_KEY (a new .data/dev.env) cannot be opened: seal them anew
+  for (const [channel, workspaceId] of [
+    ['slack', ids.team],
+    ['whatsapp', ids.phone],
+  ] as const) {
+    const sealedElsewhere = await resolveConnection(orm, key, channel, workspaceId).then(
+      () => false,
+      () => true,
+    );
+    if (sealedElsewhere) {
+      say(`re-sealing the demo ${channel} connection under this CREDENTIALS_KEY`);
+      await withTenant(orm, tenant.id, (em) => em.nativeDelete(ChannelConnection, { workspaceId }));
+    }
   }
   const connections = await listConnections(orm, tenant.id);
   if (!connections.some((c) => c.channelType === 'slack')) {
