@@ -1,14 +1,6 @@
-import {
-  connectBus,
-  consumerDefinitions,
-  createPublisher,
-  ensureConsumer,
-  ensureStreams,
-} from '@konstruct/bus';
-import { loadConfig } from '@konstruct/config';
-import { createLogger, describeError } from '@konstruct/core';
+import { consumerDefinitions, createPublisher, ensureConsumer } from '@konstruct/bus';
 import { openDatabase } from '@konstruct/db';
-import { topology } from '@konstruct/names';
+import { connectBusFromConfig, loadServiceConfig, runService } from '@konstruct/runtime';
 import { startProjectionConsumer } from './consumer.ts';
 
 /**
@@ -16,51 +8,28 @@ import { startProjectionConsumer } from './consumer.ts';
  * writes the read models as the app role, under row-level security. Migrations are not run here; the owner
  * role runs them (`konstruct migrate`).
  */
-async function main(): Promise<void> {
-  const config = loadConfig(process.env, ['nats', 'database']);
-  const logger = createLogger({ service: 'projections', level: config.LOG_LEVEL });
-  const topo = topology({
-    prefix: config.NATS_SUBJECT_PREFIX,
-    events: config.NATS_STREAM,
-    ops: config.NATS_OPS_STREAM,
-  });
-  const bus = await connectBus({
-    url: config.NATS_URL,
-    name: 'konstruct-projections',
-    user: config.NATS_USER,
-    pass: config.NATS_PASSWORD,
-  });
-  await ensureStreams(bus.jsm, topo, { duplicateWindowMs: config.NATS_DUPLICATE_WINDOW });
-  const definition = consumerDefinitions(topo).projections;
-  await ensureConsumer(bus.jsm, topo, definition);
+const config = loadServiceConfig('projections', process.env, ['nats', 'database']);
+
+runService('projections', config.LOG_LEVEL, async (logger) => {
+  const bus = await connectBusFromConfig(config, 'konstruct-projections');
+  const definition = consumerDefinitions(bus.topology).projections;
+  await ensureConsumer(bus.jsm, bus.topology, definition);
   const orm = await openDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
   const running = await startProjectionConsumer({
     js: bus.js,
     orm,
-    topology: topo,
+    topology: bus.topology,
     definition,
-    publisher: createPublisher(bus.js, topo, { timeoutMs: config.NATS_PUBLISH_TIMEOUT }),
+    publisher: createPublisher(bus.js, bus.topology, { timeoutMs: config.NATS_PUBLISH_TIMEOUT }),
     logger,
   });
   logger.info({ consumer: definition.name, filter: definition.filterSubject }, 'projections started');
-
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info({ signal }, 'draining');
+  // a consumer that stops on its own (its connection closed for good) takes the process down with it, so a
+  // supervisor restarts it instead of it idling
+  void running.closed.then(() => process.kill(process.pid, 'SIGTERM'));
+  return async () => {
     await running.stop();
     await bus.nc.drain();
     await orm.close(true);
-    logger.info('drained');
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  await running.closed;
-  await shutdown('consumer closed');
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`projections: ${describeError(error)}\n`);
-  process.exit(1);
 });
