@@ -1,4 +1,4 @@
-import { createEvent, decodeEvent, type EventType, type KonstructEvent } from '@konstruct/contracts';
+import { decodeEvent, type EventType, type KonstructEvent } from '@konstruct/contracts';
 import {
   AppError,
   type Clock,
@@ -9,8 +9,9 @@ import {
   systemClock,
   UnavailableError,
 } from '@konstruct/core';
-import { deadLetterSubject, type Topology } from '@konstruct/names';
+import type { Topology } from '@konstruct/names';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { writeDeadLetter } from './deadletter.ts';
 import type { ConsumerDefinition } from './definitions.ts';
 import type { Publisher } from './publish.ts';
 
@@ -111,32 +112,8 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
-  async function deadLetter(msg: JsMsg, reason: string, event?: KonstructEvent): Promise<void> {
-    const letter = createEvent(
-      {
-        type: 'deadletter.recorded',
-        source: `/konstruct/${definition.name}`,
-        ...(event?.tenantid ? { tenantId: event.tenantid } : {}),
-        ...(event ? { correlationId: event.correlationid, causationId: event.id } : {}),
-        id: `${definition.name}:${topology.streams[definition.stream]}:${msg.seq}:deadletter`,
-        data: {
-          consumer: definition.name,
-          originalSubject: msg.subject,
-          streamSequence: msg.seq,
-          deliveries: msg.info.deliveryCount,
-          reason,
-          payload: new TextDecoder().decode(msg.data),
-          ...(msg.headers?.get('Nats-Msg-Id') ? { messageId: msg.headers.get('Nats-Msg-Id') } : {}),
-        },
-      },
-      { clock, ids },
-    );
-    await publisher.publishRaw(
-      deadLetterSubject(topology, definition.name),
-      new TextEncoder().encode(JSON.stringify(letter)),
-      letter.id,
-    );
-  }
+  const deadLetter = (msg: JsMsg, reason: string, event?: KonstructEvent) =>
+    writeDeadLetter({ topology, definition, publisher, clock, ids }, msg, reason, event);
 
   async function handle(msg: JsMsg): Promise<void> {
     // a redriven dead letter is meant for the consumer that gave up on it; every other consumer of the subject

@@ -9,6 +9,7 @@ export {
   settleFailure,
   startConsumer,
 } from './consumer.ts';
+export { type DeadLetterContext, writeDeadLetter } from './deadletter.ts';
 export { type ConsumerDefinition, consumerDefinitions } from './definitions.ts';
 export {
   createPublisher,

@@ -1,5 +1,11 @@
-import { type ConsumerDefinition, type Publisher, type Settlement, settleFailure } from '@konstruct/bus';
-import { createEvent, decodeEvent, type KonstructEvent } from '@konstruct/contracts';
+import {
+  type ConsumerDefinition,
+  type Publisher,
+  type Settlement,
+  settleFailure,
+  writeDeadLetter,
+} from '@konstruct/bus';
+import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
 import {
   type Clock,
   describeError,
@@ -11,7 +17,7 @@ import {
   ValidationError,
 } from '@konstruct/core';
 import type { Database } from '@konstruct/db';
-import { deadLetterSubject, parseTenantSubject, type Topology } from '@konstruct/names';
+import { parseTenantSubject, type Topology } from '@konstruct/names';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { ProjectionName } from './plan.ts';
 import { groupByTenant, projectTenantEvents } from './project.ts';
@@ -87,33 +93,8 @@ export async function startProjectionConsumer(
   const consumer = await js.consumers.get(topology.streams[definition.stream], definition.name);
   const messages = await consumer.consume({ max_messages: batchSize * 2 });
 
-  async function deadLetter(msg: JsMsg, reason: string, event?: KonstructEvent): Promise<void> {
-    // the same letter, with the same id scheme, as the bus's single-message runner writes
-    const letter = createEvent(
-      {
-        type: 'deadletter.recorded',
-        source: `/konstruct/${definition.name}`,
-        ...(event?.tenantid ? { tenantId: event.tenantid } : {}),
-        ...(event ? { correlationId: event.correlationid, causationId: event.id } : {}),
-        id: `${definition.name}:${topology.streams[definition.stream]}:${msg.seq}:deadletter`,
-        data: {
-          consumer: definition.name,
-          originalSubject: msg.subject,
-          streamSequence: msg.seq,
-          deliveries: msg.info.deliveryCount,
-          reason,
-          payload: new TextDecoder().decode(msg.data),
-          ...(msg.headers?.get('Nats-Msg-Id') ? { messageId: msg.headers.get('Nats-Msg-Id') } : {}),
-        },
-      },
-      { clock, ids },
-    );
-    await publisher.publishRaw(
-      deadLetterSubject(topology, definition.name),
-      new TextEncoder().encode(JSON.stringify(letter)),
-      letter.id,
-    );
-  }
+  const deadLetter = (msg: JsMsg, reason: string, event?: KonstructEvent) =>
+    writeDeadLetter({ topology, definition, publisher, clock, ids }, msg, reason, event);
 
   async function settle(msg: JsMsg, settlement: Settlement, event?: KonstructEvent): Promise<void> {
     if (settlement.kind === 'ack') return msg.ack();
