@@ -44,6 +44,29 @@ async function mention(text: string, channel = ACME.channel): Promise<string> {
   return ts;
 }
 
+/** An @mention of Globex's agent in Globex's workspace (the second tenant); resolves to its ts. */
+async function globexMention(text: string, channel = GLOBEX.channel): Promise<string> {
+  const ts = newTs();
+  const authorization = {
+    enterprise_id: null,
+    team_id: GLOBEX.team,
+    user_id: GLOBEX.bot,
+    is_bot: true,
+    is_enterprise_install: false,
+  };
+  expect(
+    await system.slackEvent(
+      slackFixture('app_mention', (b) => {
+        b.team_id = GLOBEX.team;
+        b.context_team_id = GLOBEX.team;
+        b.authorizations = [authorization];
+        b.event = { ...b.event, ts, event_ts: ts, channel, text: `<@${GLOBEX.bot}> ${text}` };
+      }),
+    ),
+  ).toBe(200);
+  return ts;
+}
+
 describe('a Slack conversation', () => {
   it('a mention in a channel gets one threaded reply, the "thinking" placeholder replaced by the answer', async () => {
     const ts = await mention("can you summarise yesterday's standup?");
@@ -186,29 +209,7 @@ describe('a Slack conversation', () => {
     const root = await mention('my order number is 4471');
     await mention('the secret word elsewhere is pineapple');
     // another tenant's conversation
-    const globexTs = newTs();
-    await system.slackEvent(
-      slackFixture('app_mention', (b) => {
-        b.team_id = GLOBEX.team;
-        b.context_team_id = GLOBEX.team;
-        b.authorizations = [
-          {
-            enterprise_id: null,
-            team_id: GLOBEX.team,
-            user_id: GLOBEX.bot,
-            is_bot: true,
-            is_enterprise_install: false,
-          },
-        ];
-        b.event = {
-          ...b.event,
-          ts: globexTs,
-          event_ts: globexTs,
-          channel: GLOBEX.channel,
-          text: `<@${GLOBEX.bot}> globex quarterly numbers`,
-        };
-      }),
-    );
+    const globexTs = await globexMention('globex quarterly numbers');
     await system.waitForEvents((events) => repliesTo(events, globexTs).length === 1);
     const followTs = newTs();
     await system.slackEvent(
@@ -280,29 +281,7 @@ describe('rate limits', () => {
         }),
       );
     }
-    const globexTs = newTs();
-    await system.slackEvent(
-      slackFixture('app_mention', (b) => {
-        b.team_id = GLOBEX.team;
-        b.context_team_id = GLOBEX.team;
-        b.authorizations = [
-          {
-            enterprise_id: null,
-            team_id: GLOBEX.team,
-            user_id: GLOBEX.bot,
-            is_bot: true,
-            is_enterprise_install: false,
-          },
-        ];
-        b.event = {
-          ...b.event,
-          ts: globexTs,
-          event_ts: globexTs,
-          channel,
-          text: `<@${GLOBEX.bot}> still there?`,
-        };
-      }),
-    );
+    const globexTs = await globexMention('still there?', channel);
     const all = await system.waitForEvents(
       (events) =>
         stamps.every(
