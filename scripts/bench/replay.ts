@@ -132,7 +132,7 @@ try {
   console.log(`(c) rebuild (replay):         ${Math.round(rebuildRate)} events/s   RSS ${memory}`);
   console.log(`    wrote ${rows[0]}; batch ${BATCH} events per transaction`);
   console.log(
-    `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s in projectEvents: ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
+    `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s writing (Postgres transactions): ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
   );
   console.log(
     `ratio rebuild / raw read: ${(rebuildRate / raw.rate).toFixed(2)} (target >= 0.33); rebuild / read+decode: ${(rebuildRate / decoded.rate).toFixed(2)}`,

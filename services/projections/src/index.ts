@@ -16,10 +16,13 @@ export {
   type AgentUsage,
   clearProjections,
   groupByTenant,
+  type PreparedBatch,
   type ProjectionResult,
   type ProjectOptions,
+  prepareProjection,
   projectEvents,
   projectTenantEvents,
   usageByAgent,
+  writePrepared,
 } from './project.ts';
 export type { WriteCounts } from './store.ts';

@@ -4,7 +4,7 @@ import { type Database, translateDbError, withTenant } from '@konstruct/db';
 import { assertTenantId } from '@konstruct/names';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PROJECTION_NAMES, type ProjectionName, planBatch } from './plan.ts';
-import { type WriteCounts, writePlan } from './store.ts';
+import { type SerializedPlan, serializePlan, type WriteCounts, writeSerialized } from './store.ts';
 
 /** Options of {@link projectEvents} and {@link projectTenantEvents}. */
 export interface ProjectOptions {
@@ -55,6 +55,86 @@ export function groupByTenant<T extends { event: KonstructEvent }>(items: readon
   return groups;
 }
 
+/** One tenant's share of a prepared batch. */
+interface PreparedTenant {
+  tenantId: string;
+  events: number;
+  skipped: number;
+  serialized: SerializedPlan;
+}
+
+/**
+ * A batch planned and serialised, ready for {@link writePrepared}: the CPU half of a projection, separated so
+ * a caller with batches in a row (replay) prepares the next one while Postgres writes the one before.
+ */
+export interface PreparedBatch {
+  events: number;
+  /** Events without a tenant, left out. */
+  withoutTenant: number;
+  tenants: PreparedTenant[];
+}
+
+function prepareTenant(
+  tenantId: string,
+  events: readonly KonstructEvent[],
+  options: ProjectOptions,
+): PreparedTenant {
+  assertTenantId(tenantId);
+  const stranger = events.find((e) => e.tenantid !== tenantId);
+  if (stranger) {
+    throw new ValidationError(`event ${stranger.id} belongs to tenant ${stranger.tenantid}, not ${tenantId}`);
+  }
+  const plan = planBatch(events, selection(options));
+  return { tenantId, events: events.length, skipped: plan.skipped, serialized: serializePlan(plan) };
+}
+
+/** Plans and serialises a batch of events (any tenants, in stream order), grouped by tenant. Pure CPU. */
+export function prepareProjection(
+  events: readonly KonstructEvent[],
+  options: ProjectOptions = {},
+): PreparedBatch {
+  const groups = groupByTenant(events.map((event) => ({ event })));
+  return {
+    events: events.length,
+    withoutTenant: events.filter((e) => !e.tenantid).length,
+    tenants: [...groups].map(([tenantId, items]) =>
+      prepareTenant(
+        tenantId,
+        items.map((i) => i.event),
+        options,
+      ),
+    ),
+  };
+}
+
+async function writeTenant(orm: Database, prepared: PreparedTenant): Promise<ProjectionResult> {
+  try {
+    const rows = await withTenant(orm, prepared.tenantId, async (em) => {
+      await lockTenantProjections(em, prepared.tenantId);
+      return writeSerialized(em, prepared.tenantId, prepared.serialized);
+    });
+    return { events: prepared.events, skipped: prepared.skipped, tenants: 1, rows };
+  } catch (error) {
+    throw translateDbError(error, `projection of ${prepared.events} events`);
+  }
+}
+
+/**
+ * Writes a prepared batch: one transaction per tenant. Throws at the first tenant that fails; tenants before
+ * it stay committed, which is harmless because projecting them again changes nothing.
+ */
+export async function writePrepared(orm: Database, prepared: PreparedBatch): Promise<ProjectionResult> {
+  const total: ProjectionResult = { events: prepared.events, skipped: 0, tenants: 0, rows: emptyCounts() };
+  for (const tenant of prepared.tenants) {
+    const result = await writeTenant(orm, tenant);
+    total.skipped += result.skipped;
+    total.tenants += 1;
+    addCounts(total.rows, result.rows);
+  }
+  total.skipped += prepared.withoutTenant;
+  return total;
+}
+
 /**
  * Projects one tenant's events in ONE transaction inside that tenant (row-level security accepts only its
  * rows). Every event must belong to `tenantId`. Database errors come back translated into the platform's
@@ -66,21 +146,7 @@ export async function projectTenantEvents(
   events: readonly KonstructEvent[],
   options: ProjectOptions = {},
 ): Promise<ProjectionResult> {
-  assertTenantId(tenantId);
-  const stranger = events.find((e) => e.tenantid !== tenantId);
-  if (stranger) {
-    throw new ValidationError(`event ${stranger.id} belongs to tenant ${stranger.tenantid}, not ${tenantId}`);
-  }
-  const plan = planBatch(events, selection(options));
-  try {
-    const rows = await withTenant(orm, tenantId, async (em) => {
-      await lockTenantProjections(em, tenantId);
-      return writePlan(em, tenantId, plan);
-    });
-    return { events: events.length, skipped: plan.skipped, tenants: 1, rows };
-  } catch (error) {
-    throw translateDbError(error, `projection of ${events.length} events`);
-  }
+  return writeTenant(orm, prepareTenant(tenantId, events, options));
 }
 
 /**
@@ -89,26 +155,12 @@ export async function projectTenantEvents(
  * grouping, leaves the same rows. Throws at the first tenant that fails; tenants before it stay committed,
  * which is harmless because projecting them again changes nothing.
  */
-export async function projectEvents(
+export function projectEvents(
   orm: Database,
   events: readonly KonstructEvent[],
   options: ProjectOptions = {},
 ): Promise<ProjectionResult> {
-  const total: ProjectionResult = { events: events.length, skipped: 0, tenants: 0, rows: emptyCounts() };
-  const groups = groupByTenant(events.map((event) => ({ event })));
-  for (const [tenantId, items] of groups) {
-    const result = await projectTenantEvents(
-      orm,
-      tenantId,
-      items.map((i) => i.event),
-      options,
-    );
-    total.skipped += result.skipped;
-    total.tenants += 1;
-    addCounts(total.rows, result.rows);
-  }
-  total.skipped += events.filter((e) => !e.tenantid).length;
-  return total;
+  return writePrepared(orm, prepareProjection(events, options));
 }
 
 const TABLES: Record<ProjectionName, readonly string[]> = {

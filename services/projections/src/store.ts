@@ -68,9 +68,14 @@ const SQL = {
   usage: upsertSql(usageTable),
   // counts come from the messages themselves, so a redelivered or replayed event cannot count twice
   recount: `update conversations c
-       set messages_in = (select count(*) from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.id and m.direction = 'in'),
-           messages_out = (select count(*) from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.id and m.direction = 'out')
-     where c.tenant_id = ?::uuid and c.id in (select jsonb_array_elements_text(?::jsonb))`,
+       set messages_in = n.messages_in, messages_out = n.messages_out
+      from (select k.id,
+                   count(m.event_id) filter (where m.direction = 'in') as messages_in,
+                   count(m.event_id) filter (where m.direction = 'out') as messages_out
+              from (select jsonb_array_elements_text(?::jsonb) as id) k
+              left join messages m on m.tenant_id = ?::uuid and m.conversation_id = k.id
+             group by k.id) n
+     where c.tenant_id = ?::uuid and c.id = n.id`,
   // a delivery reads the furthest receipt of its posted message, whichever of the two was projected first
   receiptsIntoDeliveries: `update deliveries d
        set platform_status = r.status, platform_status_at = r.at
@@ -103,30 +108,71 @@ export interface WriteCounts {
   usage: number;
 }
 
-/** Writes a plan inside the caller's tenant transaction; returns how many rows each table was sent. */
-export async function writePlan(em: EntityManager, tenantId: string, plan: BatchPlan): Promise<WriteCounts> {
-  const write = async (sql: string, spec: TableSpec, rows: readonly Row[]) => {
-    if (rows.length > 0) await em.execute(sql, [tenantId, rowsJson(spec, rows)], 'run');
-    return rows.length;
-  };
+/** A plan turned into the statements' parameters: the CPU half of a write, done before the transaction. */
+export interface SerializedPlan {
+  tables: { sql: string; json: string; rows: number; count: keyof WriteCounts }[];
+  counts: WriteCounts;
+  touchedConversations: string | undefined;
+  touchedPlatformMessages: string | undefined;
+}
+
+/**
+ * Serialises a plan for {@link writeSerialized}. Kept apart from the write so a caller with batches in a
+ * row (replay) can prepare the next batch while Postgres writes the previous one.
+ */
+export function serializePlan(plan: BatchPlan): SerializedPlan {
   // messages before conversations' recount, deliveries and receipts before the receipt refresh
+  const order: [string, TableSpec, readonly Row[], keyof WriteCounts][] = [
+    [SQL.messages, messagesTable, plan.messages, 'messages'],
+    [SQL.conversations, conversationsTable, plan.conversations, 'conversations'],
+    [SQL.deliveries, deliveriesTable, plan.deliveries, 'deliveries'],
+    [SQL.receipts, receiptsTable, plan.receipts, 'receipts'],
+    [SQL.usage, usageTable, plan.usage, 'usage'],
+  ];
   const counts: WriteCounts = {
-    messages: await write(SQL.messages, messagesTable, plan.messages),
-    conversations: await write(SQL.conversations, conversationsTable, plan.conversations),
-    deliveries: await write(SQL.deliveries, deliveriesTable, plan.deliveries),
-    receipts: await write(SQL.receipts, receiptsTable, plan.receipts),
-    usage: await write(SQL.usage, usageTable, plan.usage),
+    messages: plan.messages.length,
+    conversations: plan.conversations.length,
+    deliveries: plan.deliveries.length,
+    receipts: plan.receipts.length,
+    usage: plan.usage.length,
   };
-  if (plan.touchedConversations.length > 0) {
-    await em.execute(SQL.recount, [tenantId, JSON.stringify(plan.touchedConversations)], 'run');
+  return {
+    tables: order
+      .filter(([, , rows]) => rows.length > 0)
+      .map(([sql, spec, rows, count]) => ({ sql, json: rowsJson(spec, rows), rows: rows.length, count })),
+    counts,
+    touchedConversations:
+      plan.touchedConversations.length > 0 ? JSON.stringify(plan.touchedConversations) : undefined,
+    touchedPlatformMessages:
+      plan.touchedPlatformMessages.length > 0
+        ? JSON.stringify(
+            plan.touchedPlatformMessages.map((k) => ({
+              channel: k.channel,
+              workspace_id: k.workspaceId,
+              platform_message_id: k.platformMessageId,
+            })),
+          )
+        : undefined,
+  };
+}
+
+/** Writes a serialised plan inside the caller's tenant transaction; returns how many rows each table was sent. */
+export async function writeSerialized(
+  em: EntityManager,
+  tenantId: string,
+  serialized: SerializedPlan,
+): Promise<WriteCounts> {
+  for (const table of serialized.tables) await em.execute(table.sql, [tenantId, table.json], 'run');
+  if (serialized.touchedConversations) {
+    await em.execute(SQL.recount, [serialized.touchedConversations, tenantId, tenantId], 'run');
   }
-  if (plan.touchedPlatformMessages.length > 0) {
-    const keys = plan.touchedPlatformMessages.map((k) => ({
-      channel: k.channel,
-      workspace_id: k.workspaceId,
-      platform_message_id: k.platformMessageId,
-    }));
-    await em.execute(SQL.receiptsIntoDeliveries, [JSON.stringify(keys), tenantId], 'run');
+  if (serialized.touchedPlatformMessages) {
+    await em.execute(SQL.receiptsIntoDeliveries, [serialized.touchedPlatformMessages, tenantId], 'run');
   }
-  return counts;
+  return serialized.counts;
+}
+
+/** Writes a plan inside the caller's tenant transaction; returns how many rows each table was sent. */
+export function writePlan(em: EntityManager, tenantId: string, plan: BatchPlan): Promise<WriteCounts> {
+  return writeSerialized(em, tenantId, serializePlan(plan));
 }

@@ -2,7 +2,13 @@ import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
 import { type Clock, describeError, type Logger, systemClock } from '@konstruct/core';
 import type { Database } from '@konstruct/db';
 import { type Topology, tenantWildcard } from '@konstruct/names';
-import { clearProjections, type ProjectionName, projectEvents } from '@konstruct/projections';
+import {
+  clearProjections,
+  type PreparedBatch,
+  type ProjectionName,
+  prepareProjection,
+  writePrepared,
+} from '@konstruct/projections';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { EndAt, StartAt } from './bounds.ts';
 import { openRange } from './reader.ts';
@@ -60,7 +66,7 @@ export interface ReplaySummary {
   /** The last stream sequence the replay covers, fixed when it started. */
   endSeq: number;
   elapsedMs: number;
-  /** Of which spent waiting for `projectEvents` (planning and the Postgres transactions). */
+  /** Of which spent in the Postgres transactions (planning overlaps them). */
   projectMs: number;
   /** True when stopped by the signal before the end. */
   interrupted: boolean;
@@ -102,13 +108,13 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   let unreadable = 0;
   let firstSeq: number | undefined;
   let lastSeq: number | undefined;
-  // decoding (CPU, here) of the next batch overlaps the transaction (Postgres) of the one before; the
+  // decoding and planning (CPU, here) of the next batch overlap the transaction (Postgres) of the one before; the
   // transactions themselves stay one after another, in stream order, as the live consumer writes them
   let inFlight: Promise<void> | undefined;
   let projectMs = 0;
-  const project = async (decoded: KonstructEvent[], seqs: { first: number; last: number; count: number }) => {
+  const project = async (prepared: PreparedBatch, seqs: { first: number; last: number; count: number }) => {
     const projectStart = clock.now();
-    const result = await projectEvents(orm, decoded, { projections });
+    const result = await writePrepared(orm, prepared);
     projectMs += clock.now() - projectStart;
     for (const [table, n] of Object.entries(result.rows)) rows[table] = (rows[table] ?? 0) + n;
     events += seqs.count;
@@ -129,8 +135,10 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
         );
       }
     }
+    // planned and serialised before waiting: the CPU work of this batch overlaps the previous transaction
+    const prepared = prepareProjection(decoded, { projections });
     await inFlight;
-    inFlight = project(decoded, { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length });
+    inFlight = project(prepared, { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length });
   }
   await inFlight;
   return {
