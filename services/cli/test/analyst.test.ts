@@ -355,7 +355,16 @@ describe('konstruct analyst grant, against a nats-server loaded with its config'
   });
 
   it('prints the config to load and how to subscribe with the nats CLI', async () => {
-    const run = await konstruct(env, ['analyst', 'grant', '--tenant', 'acme', '--auth', 'password']);
+    // self-service: ops-created consumers need the server this test starts, and this one only prints
+    const run = await konstruct(env, [
+      'analyst',
+      'grant',
+      '--tenant',
+      'acme',
+      '--auth',
+      'password',
+      '--self-service',
+    ]);
     expect(run.code).toBe(0);
     const text = run.out.join('\n');
     expect(text).toContain(`analyst analyst-acme for tenant acme (${acme})`);
