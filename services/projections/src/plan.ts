@@ -24,7 +24,9 @@ export type Merge =
   /** The latest time. */
   | 'greatest'
   /** The value furthest along this order. */
-  | { furthest: readonly string[] };
+  | { furthest: readonly string[] }
+  /** The value that came with the earliest time in this other (timestamp) column, e.g. a conversation's agent. */
+  | { earliestBy: string };
 
 /** A column of a read model: its property in a row, its SQL name and type, and its merge rule. */
 export interface Column {
@@ -56,7 +58,8 @@ export const conversationsTable: TableSpec = {
     col('workspaceId', 'text', 'first'),
     col('channelId', 'text', 'first'),
     col('threadId', 'text', 'first'),
-    col('agentId', 'uuid', 'first'),
+    // the agent of the conversation's earliest message, whatever order the events are projected in
+    col('agentId', 'uuid', { earliestBy: 'firstMessageAt' }),
     col('firstMessageAt', 'timestamptz', 'least'),
     col('lastMessageAt', 'timestamptz', 'greatest'),
   ],
@@ -181,7 +184,12 @@ export function mergeRow(spec: TableSpec, current: Row, next: Row): Row {
       merged[prop] = a === null || b === null ? (a ?? b) : earliest(String(a), String(b));
     else if (merge === 'greatest')
       merged[prop] = a === null || b === null ? (a ?? b) : latest(String(a), String(b));
-    else merged[prop] = rank(merge.furthest, b) > rank(merge.furthest, a) ? b : a;
+    else if ('earliestBy' in merge) {
+      const at = current[merge.earliestBy] ?? null;
+      const nextAt = next[merge.earliestBy] ?? null;
+      const nextIsEarlier = at !== null && nextAt !== null && earliest(String(at), String(nextAt)) !== at;
+      merged[prop] = nextIsEarlier ? (b ?? a) : (a ?? b);
+    } else merged[prop] = rank(merge.furthest, b) > rank(merge.furthest, a) ? b : a;
   }
   return merged;
 }

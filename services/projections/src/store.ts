@@ -33,6 +33,10 @@ function mergeExpr({ column, merge }: Column): string {
   if (merge === 'least') return `least(${stored}, ${incoming})`;
   if (merge === 'greatest') return `greatest(${stored}, ${incoming})`;
   if (merge === 'key') return stored;
+  if ('earliestBy' in merge) {
+    const by = quote(merge.earliestBy.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+    return `case when excluded.${by} < t.${by} then coalesce(${incoming}, ${stored}) else coalesce(${stored}, ${incoming}) end`;
+  }
   return `case when ${rankExpr(merge.furthest, incoming)} > ${rankExpr(merge.furthest, stored)} then ${incoming} else ${stored} end`;
 }
 

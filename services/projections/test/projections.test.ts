@@ -293,6 +293,31 @@ describe('order and redelivery', () => {
     expect(rows.filter((r) => r.platform_status !== 'read')).toEqual([]);
   });
 
+  it("a conversation's agent is its earliest message's, whichever order the events are projected in", async () => {
+    const earlyFirst = (await createTenant(db.orm, { name: 'Wayne', slug: `wayne-${Date.now()}` })).id;
+    const lateFirst = (await createTenant(db.orm, { name: 'Stark', slug: `stark-${Date.now()}` })).id;
+    const agentsOf = async (tenant: string) => ({
+      first: (await createAgent(db.orm, tenant, { name: 'First', role: 'support' })).id,
+      second: (await createAgent(db.orm, tenant, { name: 'Second', role: 'support' })).id,
+    });
+    const start = Date.UTC(2026, 10, 26, 12, 0, 0);
+    // the same thread (index % threads), handled first by one agent, an hour later by another
+    const events = (tenant: string, agents: { first: string; second: string }) => [
+      journey({ tenantId: tenant, agentId: agents.first, index: 0, threads: 1, startMs: start }),
+      journey({ tenantId: tenant, agentId: agents.second, index: 1, threads: 1, startMs: start + 3_600_000 }),
+    ];
+    const a = await agentsOf(earlyFirst);
+    const [a1, a2] = events(earlyFirst, a);
+    await projectEvents(db.orm, a1!);
+    await projectEvents(db.orm, a2!);
+    const b = await agentsOf(lateFirst);
+    const [b1, b2] = events(lateFirst, b);
+    await projectEvents(db.orm, b2!);
+    await projectEvents(db.orm, b1!);
+    expect(await rowsOf(earlyFirst, 'select agent_id from conversations')).toEqual([{ agent_id: a.first }]);
+    expect(await rowsOf(lateFirst, 'select agent_id from conversations')).toEqual([{ agent_id: b.first }]);
+  });
+
   it('a reply projected after its delivery keeps the message delivered and fills in its text', async () => {
     const tenant = (await createTenant(db.orm, { name: 'Hooli', slug: 'hooli' })).id;
     const agent = (await createAgent(db.orm, tenant, { name: 'Gavin', role: 'support' })).id;
