@@ -116,6 +116,32 @@ describe('a Slack conversation', () => {
     expect(system.slack.messages.some((m) => m.thread_ts === chatterTs)).toBe(false);
   });
 
+  it('a follow-up sent right after the mention, before the agent answered, is still answered', async () => {
+    const root = newTs();
+    const followTs = newTs();
+    await system.slackEvent(
+      slackFixture('app_mention', (b) => {
+        b.event = { ...b.event, ts: root, event_ts: root, text: `<@${ACME.bot}> two quick questions` };
+      }),
+    );
+    // no waiting: the router judges one thread's messages in the order they arrived
+    await system.slackEvent(
+      slackFixture('message_in_thread', (b) => {
+        b.event = {
+          ...b.event,
+          ts: followTs,
+          event_ts: followTs,
+          thread_ts: root,
+          text: 'and the second one',
+        };
+      }),
+    );
+    const all = await system.waitForEvents(
+      (events) => repliesTo(events, root).length === 1 && repliesTo(events, followTs).length === 1,
+    );
+    expect(rejectedFor(all, followTs)).toEqual([]);
+  });
+
   it("other bots, the agent's own echo and edits get no reply and never reach the router", async () => {
     const before = system.slack.calls.length;
     const stamps: string[] = [];

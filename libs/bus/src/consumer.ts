@@ -48,6 +48,12 @@ export interface ConsumerRunnerOptions {
   logger: Logger;
   /** Event types this handler wants; others are acked and skipped. @default every type */
   types?: readonly EventType[];
+  /**
+   * Events with the same key are handled one after another, in the order the stream delivered them; other
+   * events still run side by side. E.g. the router keys by thread, so a follow-up is never judged before the
+   * mention that engages its thread. @default no ordering
+   */
+  orderingKey?: (event: KonstructEvent) => string | undefined;
   /** Overrides the definition's concurrency. */
   concurrency?: number;
   clock?: Clock;
@@ -143,9 +149,13 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
       msg.ack();
       return;
     }
-    // keep the message ours while a long handler works: half the ack wait leaves room for a slow server
+    // keep the message ours while a long handler works (or waits its turn): half the ack wait leaves room for
+    // a slow server
     const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 2));
+    // decoding above is synchronous, so turns are taken in delivery order
+    const turn = takeTurn(options.orderingKey?.(event));
     try {
+      await turn.ready;
       await handler(event, {
         logger: eventLog,
         deliveryCount: msg.info.deliveryCount,
@@ -163,7 +173,30 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
         'handler failed',
       );
       await settle(msg, settlement, event);
+    } finally {
+      turn.done();
     }
+  }
+
+  /** The last turn taken per ordering key; a key is forgotten when its last turn is done. */
+  const turns = new Map<string, Promise<void>>();
+
+  /** Waits for the previous event of the same key to be settled; `done()` lets the next one go. */
+  function takeTurn(key: string | undefined): { ready: Promise<void>; done: () => void } {
+    if (key === undefined) return { ready: Promise.resolve(), done: () => {} };
+    const previous = turns.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    turns.set(key, mine);
+    return {
+      ready: previous,
+      done() {
+        done();
+        if (turns.get(key) === mine) turns.delete(key);
+      },
+    };
   }
 
   async function settle(msg: JsMsg, settlement: Settlement, event?: KonstructEvent): Promise<void> {

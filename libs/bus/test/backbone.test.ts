@@ -256,6 +256,48 @@ describe('the consumer runner', () => {
     expect(info.num_ack_pending).toBe(0);
   });
 
+  it('events with the same ordering key are handled one after another, in stream order; others side by side', async () => {
+    const def = definition('ordered', { concurrency: 8 });
+    await ensureConsumer(bus.jsm, bus.topology, def);
+    const log: string[] = [];
+    const running = await startConsumer({
+      js: bus.js,
+      topology: bus.topology,
+      definition: def,
+      publisher,
+      logger: captureLogs().logger,
+      orderingKey: (event) => (event.type === 'agent.failed' ? event.data.conversationId : undefined),
+      handler: async (event) => {
+        if (event.type !== 'agent.failed') return;
+        log.push(`start ${event.data.reason}`);
+        // the first of a conversation is the slowest: without ordering the second would finish first
+        await new Promise((resolve) => setTimeout(resolve, event.data.reason.endsWith('1') ? 400 : 10));
+        log.push(`end ${event.data.reason}`);
+      },
+    });
+    const tenant = tenantFor('ordered');
+    const send = (conversationId: string, reason: string) =>
+      publisher.publish(
+        createEvent(
+          {
+            type: 'agent.failed',
+            source: '/test',
+            tenantId: tenant,
+            data: { agentId: randomUUID(), conversationId, inReplyTo: 'x', reason, attempts: [] },
+          },
+          { clock: systemClock, ids: randomIds },
+        ),
+      );
+    await send('c-a', 'a1');
+    await send('c-a', 'a2');
+    await send('c-b', 'b1');
+    await waitFor(() => log.length === 6);
+    await running.stop();
+    // a2 waits for a1 although a1 is slower; b1 runs meanwhile
+    expect(log.indexOf('end a1')).toBeLessThan(log.indexOf('start a2'));
+    expect(log.indexOf('start b1')).toBeLessThan(log.indexOf('end a1'));
+  });
+
   it('stop() waits for in-flight handlers before resolving', async () => {
     const def = definition('drain');
     await ensureConsumer(bus.jsm, bus.topology, def);

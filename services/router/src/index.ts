@@ -116,6 +116,12 @@ export function createRouter({
         publisher,
         logger,
         types: ['message.received'],
+        // one thread's messages are judged in the order they arrived: a follow-up is never decided before
+        // the mention that engages its thread (other threads still run side by side)
+        orderingKey: (event) =>
+          event.type === 'message.received'
+            ? `${event.data.message.channel}:${event.data.message.workspaceId}:${event.data.message.channelId}:${event.data.message.threadId}`
+            : undefined,
         clock,
         ids,
         ...(concurrency === undefined ? {} : { concurrency }),
