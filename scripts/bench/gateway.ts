@@ -38,6 +38,7 @@ const Args = z.object({
   inflight: z.coerce.number().int().positive().max(10_000).default(256),
   rounds: z.coerce.number().int().positive().max(5).default(2),
   bolt: z.coerce.number().int().positive().optional(),
+  bare: z.coerce.number().int().positive().optional(),
 });
 const { values } = parseArgs({
   options: {
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     inflight: { type: 'string' },
     rounds: { type: 'string' },
     bolt: { type: 'string' },
+    bare: { type: 'string' },
   },
 });
 const args = Args.parse(values);
@@ -167,8 +169,15 @@ async function orchestrate(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(bolt);
+    // the floor: a bare node:http server that reads each body and answers 200, doing nothing else
+    const barePort = await freePort();
+    const bare = spawn(process.execPath, [fileURLToPath(import.meta.url), '--bare', String(barePort)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(bare);
     await waitReady(`http://127.0.0.1:${gatewayPort}/readyz`);
     await waitReady(`http://127.0.0.1:${boltPort}/slack/events`, bolt);
+    await waitReady(`http://127.0.0.1:${barePort}/slack/events`, bare);
 
     // 3. the gateway and Bolt's HTTP receiver on the same requests, level by level, alternating, so that
     // whatever else this machine is doing weighs on both alike
@@ -192,6 +201,16 @@ async function orchestrate(): Promise<void> {
       gatewayRows.push(g!);
       boltRows.push(b!);
     }
+    // the bare server at the gateway's busiest levels only: what any Node HTTP server reaches here
+    const bareRows: Row[] = [];
+    for (const connections of args.levels.filter((c) => c >= 32)) {
+      let best: Row | undefined;
+      for (let round = 0; round < args.rounds; round++) {
+        const r = await level('bare node:http', barePort, connections, bare.pid);
+        if (!best || r.rps > best.rps) best = r;
+      }
+      bareRows.push(best!);
+    }
     const stored = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages - before;
     const ceilingAfter = await jetStreamCeiling(
       plain.js,
@@ -202,12 +221,20 @@ async function orchestrate(): Promise<void> {
     );
     await plain.nc.drain();
     const ceiling = Math.max(ceilingBefore, ceilingAfter);
-    for (const child of [gateway, bolt]) {
+    for (const child of [gateway, bolt, bare]) {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
 
-    report({ ceiling, gatewayRows, boltRows, stored, answered, seconds: (Date.now() - started) / 1000 });
+    report({
+      ceiling,
+      gatewayRows,
+      boltRows,
+      bareRows,
+      stored,
+      answered,
+      seconds: (Date.now() - started) / 1000,
+    });
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await Promise.all([bus.close(), db.drop()]);
@@ -353,6 +380,7 @@ function report({
   ceiling,
   gatewayRows,
   boltRows,
+  bareRows,
   stored,
   answered,
   seconds,
@@ -360,6 +388,7 @@ function report({
   ceiling: number;
   gatewayRows: Row[];
   boltRows: Row[];
+  bareRows: Row[];
   stored: number;
   answered: number;
   seconds: number;
@@ -371,7 +400,7 @@ function report({
     '\n| target | connections | req/s | p50 ms | p99 ms | errors | server CPU µs/req | nats-server CPU µs/req |',
   );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of [...gatewayRows, ...boltRows]) {
+  for (const r of [...gatewayRows, ...boltRows, ...bareRows]) {
     console.log(
       `| ${r.target} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${fmt(r.cpuUs)} | ${fmt(r.natsCpuUs)} |`,
     );
@@ -388,6 +417,12 @@ function report({
     `gateway/ceiling ${vsCeiling.toFixed(2)}  target >= 0.50  ${vsCeiling >= 0.5 ? 'HOLDS' : 'MISSES'}`,
   );
   console.log(`p99 at peak     ${g.p99} ms  target < 50 ms  ${g.p99 < 50 ? 'HOLDS' : 'MISSES'}`);
+  if (bareRows.length > 0) {
+    const bare = peak(bareRows);
+    console.log(
+      `bare node:http ${bare.rps.toFixed(0)} req/s = ${(bare.rps / ceiling).toFixed(2)} of the ceiling (a server doing nothing, on the same cores as the load generator); gateway = ${(g.rps / bare.rps).toFixed(2)} of it`,
+    );
+  }
   // more stored than answered is a request the load generator gave up on after it was stored; fewer is a 200
   // for an event that was not stored, which must never happen
   console.log(
@@ -418,9 +453,11 @@ async function waitReady(url: string, child?: ChildProcess): Promise<void> {
   throw new Error(`${url} did not become ready`);
 }
 
-// ---- child mode: a Bolt app verifying and acknowledging the same requests ----
+// ---- child modes: a Bolt app verifying and acknowledging the same requests; a bare HTTP server ----
 if (args.bolt !== undefined) {
   await serveBolt(args.bolt);
+} else if (args.bare !== undefined) {
+  await serveBare(args.bare);
 } else {
   await orchestrate();
 }
@@ -447,4 +484,19 @@ async function serveBolt(port: number): Promise<void> {
   await app.start(port);
   process.stdout.write('ready\n');
   process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));
+}
+
+/** Child mode: node:http reading each body and answering 200 — the least any webhook server must do. */
+async function serveBare(port: number): Promise<void> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
