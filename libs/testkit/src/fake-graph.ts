@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readBody, send } from './fake-slack.ts';
+import { listenOnLoopback, readBody, sendJson } from './loopback.ts';
 
 /** One send the fake received. */
 export interface FakeGraphCall {
@@ -67,7 +65,7 @@ export async function startFakeGraph({ accessToken, failWith }: FakeGraphOptions
   let failure = failWith ? { ...failWith } : undefined;
 
   const graphError = (res: ServerResponse, status: number, code: number, message: string, extra = {}) =>
-    send(res, status, {
+    sendJson(res, status, {
       error: {
         message,
         type: 'OAuthException',
@@ -124,7 +122,7 @@ export async function startFakeGraph({ accessToken, failWith }: FakeGraphOptions
       text,
       replyTo: (body.context as { message_id?: string } | undefined)?.message_id,
     });
-    return send(res, 200, {
+    return sendJson(res, 200, {
       messaging_product: 'whatsapp',
       contacts: [{ input: body.to, wa_id: body.to }],
       messages: [{ id, message_status: 'accepted' }],
@@ -132,11 +130,9 @@ export async function startFakeGraph({ accessToken, failWith }: FakeGraphOptions
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error) => send(res, 500, { error: { message: String(error), code: 1 } }));
+    handle(req, res).catch((error) => sendJson(res, 500, { error: { message: String(error), code: 1 } }));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
@@ -144,9 +140,6 @@ export async function startFakeGraph({ accessToken, failWith }: FakeGraphOptions
     failWith(next) {
       failure = next ? { ...next } : undefined;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, readJson, sendJson, sendText } from './loopback.ts';
 
 /** One chat message as Ollama's `/api/chat` receives it. */
 export interface FakeChatMessage {
@@ -113,18 +113,14 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     sendText(res, 404, '404 page not found');
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     configure(next) {
       behaviour = { ...behaviour, ...next };
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }
 
@@ -137,22 +133,4 @@ function isChatRequest(body: unknown): body is FakeOllamaRequest {
   if (typeof body !== 'object' || body === null) return false;
   const { model, messages } = body as Record<string, unknown>;
   return typeof model === 'string' && Array.isArray(messages);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
-}
-
-function sendText(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
 }

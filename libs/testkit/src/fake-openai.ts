@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type FakeChatMessage, fakeTokenCount } from './fake-ollama.ts';
+import { listenOnLoopback, readJson, sendJson } from './loopback.ts';
 
 /** The body of one `/v1/chat/completions` call, with the `Authorization` header it came with. */
 export interface FakeOpenAiRequest {
@@ -101,38 +101,20 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       if (!res.headersSent) sendError(res, 500, String(error), 'server_error');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     configure(next) {
       behaviour = { ...behaviour, ...next };
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }
 
 function defaultReply(request: FakeOpenAiRequest): string {
   const lastUser = request.messages.findLast((m) => m.role === 'user');
   return `fake openai reply to: ${lastUser?.content ?? ''}`;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
 function sendError(res: ServerResponse, status: number, message: string, type: string): void {

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, readBody, sendJson } from './loopback.ts';
 
 /** One Web API call the fake received. */
 export interface FakeSlackCall {
@@ -92,7 +91,7 @@ export async function startFakeSlack({
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error) => send(res, 500, { ok: false, error: String(error) }));
+    handle(req, res).catch((error) => sendJson(res, 500, { ok: false, error: String(error) }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,28 +111,29 @@ export async function startFakeSlack({
       if (f.status !== undefined) {
         const headers: Record<string, string> =
           f.retryAfterSec === undefined ? {} : { 'retry-after': String(f.retryAfterSec) };
-        return send(
+        return sendJson(
           res,
           f.status,
           { ok: false, error: f.status === 429 ? 'ratelimited' : 'fatal_error' },
           headers,
         );
       }
-      return send(res, 200, { ok: false, error: f.error ?? 'internal_error' });
+      return sendJson(res, 200, { ok: false, error: f.error ?? 'internal_error' });
     }
 
     const bearer = authorization?.replace(/^Bearer\s+/i, '') ?? (body.token as string | undefined);
-    if (!bearer) return send(res, 200, { ok: false, error: 'not_authed' });
-    if (token !== undefined && bearer !== token) return send(res, 200, { ok: false, error: 'invalid_auth' });
+    if (!bearer) return sendJson(res, 200, { ok: false, error: 'not_authed' });
+    if (token !== undefined && bearer !== token)
+      return sendJson(res, 200, { ok: false, error: 'invalid_auth' });
 
     const channel = str(body.channel);
-    if (!channel) return send(res, 200, { ok: false, error: 'channel_not_found' });
+    if (!channel) return sendJson(res, 200, { ok: false, error: 'channel_not_found' });
     const text = str(body.text);
     const markdown = str(body.markdown_text);
     switch (method) {
       case 'chat.postMessage': {
-        if (!text && !markdown) return send(res, 200, { ok: false, error: 'no_text' });
-        if (text && markdown) return send(res, 200, { ok: false, error: 'invalid_arguments' });
+        if (!text && !markdown) return sendJson(res, 200, { ok: false, error: 'no_text' });
+        if (text && markdown) return sendJson(res, 200, { ok: false, error: 'invalid_arguments' });
         const message: FakeSlackMessage = {
           channel,
           ts: nextTs(),
@@ -143,7 +143,7 @@ export async function startFakeSlack({
           updates: 0,
         };
         messages.push(message);
-        return send(res, 200, {
+        return sendJson(res, 200, {
           ok: true,
           channel,
           ts: message.ts,
@@ -152,29 +152,27 @@ export async function startFakeSlack({
       }
       case 'chat.update': {
         const message = messages.find((m) => m.channel === channel && m.ts === str(body.ts));
-        if (!message) return send(res, 200, { ok: false, error: 'message_not_found' });
-        if (!text && !markdown) return send(res, 200, { ok: false, error: 'no_text' });
+        if (!message) return sendJson(res, 200, { ok: false, error: 'message_not_found' });
+        if (!text && !markdown) return sendJson(res, 200, { ok: false, error: 'no_text' });
         message.text = text;
         message.markdown_text = markdown;
         message.updates += 1;
-        return send(res, 200, { ok: true, channel, ts: message.ts, text: text ?? markdown });
+        return sendJson(res, 200, { ok: true, channel, ts: message.ts, text: text ?? markdown });
       }
       case 'chat.postEphemeral': {
         const user = str(body.user);
-        if (!user) return send(res, 200, { ok: false, error: 'user_not_in_channel' });
-        if (!text) return send(res, 200, { ok: false, error: 'no_text' });
+        if (!user) return sendJson(res, 200, { ok: false, error: 'user_not_in_channel' });
+        if (!text) return sendJson(res, 200, { ok: false, error: 'no_text' });
         const ephemeral = { channel, user, text, thread_ts: str(body.thread_ts), message_ts: nextTs() };
         ephemerals.push(ephemeral);
-        return send(res, 200, { ok: true, message_ts: ephemeral.message_ts });
+        return sendJson(res, 200, { ok: true, message_ts: ephemeral.message_ts });
       }
       default:
-        return send(res, 404, { ok: false, error: 'unknown_method' });
+        return sendJson(res, 404, { ok: false, error: 'unknown_method' });
     }
   }
 
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/api`,
     calls,
@@ -183,22 +181,12 @@ export async function startFakeSlack({
     failWith(next) {
       failure = next ? { ...next } : undefined;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-/** Reads a request body as text. */
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
@@ -211,15 +199,4 @@ function parseBody(raw: string, contentType: string | undefined): Record<string,
   } catch {
     return {};
   }
-}
-
-/** Writes a JSON answer. */
-export function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify(body));
 }
