@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ConsumerDefinition,
+  type ConsumerRunnerOptions,
   createPublisher,
   ensureConsumer,
   ensureStreams,
   type Publisher,
+  type RunningConsumer,
   startConsumer,
 } from '@konstruct/bus';
 import { createEvent, type KonstructEvent, parseEvent } from '@konstruct/contracts';
@@ -142,14 +144,9 @@ describe('publishing', () => {
 describe('the consumer runner', () => {
   it('a handler that throws a retryable error sees the message again after backoff, then acks it', async () => {
     const def = definition('retry');
-    await ensureConsumer(bus.jsm, bus.topology, def);
     const seen: { id: string; at: number; delivery: number }[] = [];
     const { logger } = captureLogs();
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
+    const running = await run(def, {
       logger,
       handler: async (event, ctx) => {
         seen.push({ id: event.id, at: Date.now(), delivery: ctx.deliveryCount });
@@ -169,14 +166,8 @@ describe('the consumer runner', () => {
 
   it('a handler that keeps failing ends in the dead-letter subject with its reason', async () => {
     const def = definition('doomed', { maxDeliver: 3, backoffMs: [100, 100] });
-    await ensureConsumer(bus.jsm, bus.topology, def);
     let attempts = 0;
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
-      logger: captureLogs().logger,
+    const running = await run(def, {
       handler: async () => {
         attempts += 1;
         throw new Error('slack said channel_not_found');
@@ -199,14 +190,8 @@ describe('the consumer runner', () => {
 
   it('an unreadable payload is dead-lettered at once, not retried', async () => {
     const def = definition('strict');
-    await ensureConsumer(bus.jsm, bus.topology, def);
     let calls = 0;
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
-      logger: captureLogs().logger,
+    const running = await run(def, {
       handler: async () => {
         calls += 1;
       },
@@ -233,14 +218,8 @@ describe('the consumer runner', () => {
 
   it('a handler slower than the ack wait is not redelivered while it keeps working', async () => {
     const def = definition('slow', { ackWaitMs: 1_000 });
-    await ensureConsumer(bus.jsm, bus.topology, def);
     const deliveries: number[] = [];
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
-      logger: captureLogs().logger,
+    const running = await run(def, {
       handler: async (_event, ctx) => {
         deliveries.push(ctx.deliveryCount);
         await new Promise((resolve) => setTimeout(resolve, 3_500));
@@ -258,14 +237,8 @@ describe('the consumer runner', () => {
 
   it('events with the same ordering key are handled one after another, in stream order; others side by side', async () => {
     const def = definition('ordered', { concurrency: 8 });
-    await ensureConsumer(bus.jsm, bus.topology, def);
     const log: string[] = [];
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
-      logger: captureLogs().logger,
+    const running = await run(def, {
       orderingKey: (event) => (event.type === 'agent.failed' ? event.data.conversationId : undefined),
       handler: async (event) => {
         if (event.type !== 'agent.failed') return;
@@ -300,15 +273,9 @@ describe('the consumer runner', () => {
 
   it('stop() waits for in-flight handlers before resolving', async () => {
     const def = definition('drain');
-    await ensureConsumer(bus.jsm, bus.topology, def);
     let finished = false;
     let started = false;
-    const running = await startConsumer({
-      js: bus.js,
-      topology: bus.topology,
-      definition: def,
-      publisher,
-      logger: captureLogs().logger,
+    const running = await run(def, {
       handler: async () => {
         started = true;
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -323,6 +290,22 @@ describe('the consumer runner', () => {
     expect(info.num_ack_pending).toBe(0);
   });
 });
+
+/** Creates the consumer of `def` and starts the runner on it, with this file's bus and publisher. */
+async function run(
+  def: ConsumerDefinition,
+  options: Pick<ConsumerRunnerOptions, 'handler'> & Partial<ConsumerRunnerOptions>,
+): Promise<RunningConsumer> {
+  await ensureConsumer(bus.jsm, bus.topology, def);
+  return startConsumer({
+    js: bus.js,
+    topology: bus.topology,
+    definition: def,
+    publisher,
+    logger: captureLogs().logger,
+    ...options,
+  });
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
