@@ -13,7 +13,6 @@ export { type DeadLetterContext, writeDeadLetter } from './deadletter.ts';
 export { type ConsumerDefinition, consumerDefinitions } from './definitions.ts';
 export {
   createPublisher,
-  isEventOf,
   type Publisher,
   type PublishOptions,
   type PublishResult,

@@ -1,4 +1,4 @@
-import { type EventOf, type EventType, encodeEvent, type KonstructEvent } from '@konstruct/contracts';
+import { type EventType, encodeEvent, type KonstructEvent } from '@konstruct/contracts';
 import { UnavailableError } from '@konstruct/core';
 import { opsSubject, type Topology, tenantSubject } from '@konstruct/names';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -92,9 +92,4 @@ export function createPublisher(
       return publishRaw(subjectFor(topology, event), encodeEvent(event), options.msgId ?? event.id, options);
     },
   };
-}
-
-/** Narrows an event to one type (useful in handlers of several types). */
-export function isEventOf<T extends EventType>(event: KonstructEvent, type: T): event is EventOf<T> {
-  return event.type === type;
 }

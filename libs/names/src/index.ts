@@ -15,7 +15,6 @@ export {
   isTenantId,
   opsSubject,
   parseTenantSubject,
-  rootSpace,
   type SubjectSpace,
   tenantSubject,
   tenantWildcard,

@@ -32,9 +32,6 @@ export interface SubjectSpace {
   prefix: string;
 }
 
-/** The subject space of production: no prefix. */
-export const rootSpace: SubjectSpace = { prefix: '' };
-
 /**
  * The subject of a tenant fact: `tenant.<tenantId>.<aggregate>.<event>[.<channel>]`.
  * `type` is the event's type (`message.received`), which already holds aggregate and event.
