@@ -11,6 +11,7 @@ export {
 } from './consumer.ts';
 export { type DeadLetterContext, writeDeadLetter } from './deadletter.ts';
 export { type ConsumerDefinition, consumerDefinitions } from './definitions.ts';
+export { createPipelinedPublisher, type PipelinedPublisher } from './pipelined.ts';
 export {
   createPublisher,
   type Publisher,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type ConsumerDefinition,
   type ConsumerRunnerOptions,
+  createPipelinedPublisher,
   createPublisher,
   ensureConsumer,
   ensureStreams,
@@ -138,6 +139,62 @@ describe('publishing', () => {
   it('fails with UnavailableError, not a silent success, when no stream stores the subject', async () => {
     const lonely = createPublisher(bus.js, { ...bus.topology, prefix: 'nowhere.' }, { timeoutMs: 500 });
     await expect(lonely.publish(unrouted(randomUUID()))).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe("the pipelined publisher (the gateway's)", () => {
+  it('stores each of many publishes in flight at once, reports duplicates, and keeps subjects and headers', async () => {
+    const pipelined = createPipelinedPublisher(bus.nc, bus.topology, { timeoutMs: 5_000 });
+    try {
+      const events = Array.from({ length: 500 }, () => failed(randomUUID(), tenantFor('pipelined')));
+      const results = await Promise.all(events.map((e) => pipelined.publish(e)));
+      expect(results.every((r) => !r.duplicate)).toBe(true);
+      expect(new Set(results.map((r) => r.seq)).size).toBe(500);
+      expect(results[0]!.subject).toBe(tenantSubject(bus.topology, tenantFor('pipelined'), 'agent.failed'));
+      // the same ids again: nothing new is stored, and each is told which sequence already holds it
+      const again = await Promise.all(events.slice(0, 50).map((e) => pipelined.publish(e)));
+      expect(again.map((r) => [r.duplicate, r.seq])).toEqual(results.slice(0, 50).map((r) => [true, r.seq]));
+      const stored = await bus.jsm.streams.getMessage(bus.topology.streams.events, { seq: results[7]!.seq });
+      expect(stored?.header.get('Nats-Msg-Id')).toBe(events[7]!.id);
+      expect(stored?.header.get('Content-Type')).toBe('application/cloudevents+json');
+      expect(parseEvent(stored!.json())).toEqual(events[7]);
+    } finally {
+      pipelined.close();
+    }
+  });
+
+  it('fails with UnavailableError at once when no stream stores the subject', async () => {
+    const pipelined = createPipelinedPublisher(
+      bus.nc,
+      { ...bus.topology, prefix: 'nowhere.' },
+      { timeoutMs: 5_000 },
+    );
+    try {
+      const started = performance.now();
+      await expect(pipelined.publish(unrouted(randomUUID()))).rejects.toBeInstanceOf(UnavailableError);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      pipelined.close();
+    }
+  });
+
+  it('fails with UnavailableError when nothing acknowledges in time, and after it is closed', async () => {
+    // a plain subscriber takes the subject's messages and never answers: no stream, yet no "no responders"
+    const silent = bus.nc.subscribe('silent.>');
+    const pipelined = createPipelinedPublisher(
+      bus.nc,
+      { ...bus.topology, prefix: 'silent.' },
+      { timeoutMs: 150, sweepMs: 20 },
+    );
+    try {
+      const started = performance.now();
+      await expect(pipelined.publish(unrouted(randomUUID()))).rejects.toThrow(/no acknowledgement in time/);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    } finally {
+      pipelined.close();
+      silent.unsubscribe();
+    }
+    await expect(pipelined.publish(unrouted(randomUUID()))).rejects.toBeInstanceOf(UnavailableError);
   });
 });
 

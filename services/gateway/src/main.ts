@@ -1,4 +1,4 @@
-import { createPublisher } from '@konstruct/bus';
+import { createPipelinedPublisher } from '@konstruct/bus';
 import { systemClock } from '@konstruct/core';
 import { credentialsKey, openDatabase, resolveConnection } from '@konstruct/db';
 import { connectBusFromConfig, loadServiceConfig, runService } from '@konstruct/runtime';
@@ -13,10 +13,14 @@ runService('gateway', config.LOG_LEVEL, async (logger) => {
   const bus = await connectBusFromConfig(config, 'konstruct-gateway', { asyncTraces: false });
   const orm = await openDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
   const key = credentialsKey(config.CREDENTIALS_KEY);
+  // JetStream's publish protocol without a request object, timer and error per message (libs/bus pipelined.ts)
+  const publisher = createPipelinedPublisher(bus.nc, bus.topology, {
+    timeoutMs: config.NATS_PUBLISH_TIMEOUT,
+  });
   const gateway = createGateway({
     config,
     logger,
-    publisher: createPublisher(bus.js, bus.topology, { timeoutMs: config.NATS_PUBLISH_TIMEOUT }),
+    publisher,
     resolve: (channel, workspaceId) => resolveConnection(orm, key, channel, workspaceId),
     ready: natsReadiness(bus, bus.topology),
     clock: systemClock,
@@ -25,6 +29,7 @@ runService('gateway', config.LOG_LEVEL, async (logger) => {
   return async () => {
     // in-flight requests finish (each stored before its 200), then the connections close
     await gateway.stop();
+    publisher.close();
     await bus.nc.drain();
     await orm.close();
   };

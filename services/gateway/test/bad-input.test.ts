@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Publisher } from '@konstruct/bus';
-import { createPublisher } from '@konstruct/bus';
+import { createPipelinedPublisher } from '@konstruct/bus';
 import { fixture, fixtureText, slackSignatureHeaders, whatsappSignatureHeaders } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshEventId, freshTs, type Harness, SECRETS, startHarness } from './harness.ts';
@@ -190,7 +190,8 @@ describe('415 and 404', () => {
 describe('never 200 for an event JetStream did not store', () => {
   it('answers 503 with Retry-After when no stream stores the subject', async () => {
     const nowhere = await startHarness({
-      publisher: (_real, bus): Publisher => createPublisher(bus.js, { ...bus.topology, prefix: 'nowhere.' }),
+      publisher: (_real, bus): Publisher =>
+        createPipelinedPublisher(bus.nc, { ...bus.topology, prefix: 'nowhere.' }, { timeoutMs: 300 }),
       env: { NATS_PUBLISH_TIMEOUT: '300ms' },
     });
     try {

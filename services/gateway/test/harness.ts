@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createPublisher, type Publisher } from '@konstruct/bus';
+import { createPipelinedPublisher, type Publisher } from '@konstruct/bus';
 import { loadConfig } from '@konstruct/config';
 import { type KonstructEvent, parseEvent } from '@konstruct/contracts';
 import type { Logger } from '@konstruct/core';
@@ -133,7 +133,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ['gateway', 'nats'],
   );
   const captured = captureLogs('gateway', 'debug');
-  const real = createPublisher(bus.js, bus.topology, { timeoutMs: config.NATS_PUBLISH_TIMEOUT });
+  // the publisher production uses (services/gateway/src/main.ts)
+  const real = createPipelinedPublisher(bus.nc, bus.topology, { timeoutMs: config.NATS_PUBLISH_TIMEOUT });
   const gateway = createGateway({
     config,
     logger: options.logger ?? captured.logger,
@@ -193,6 +194,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await gateway.stop(1_000);
+      real.close();
       await Promise.all([bus.close(), db.drop()]);
     },
   };
