@@ -25,4 +25,5 @@ export * from './entities/index.ts';
 export { translateDbError } from './errors.ts';
 export { type Database, migrate, type OpenDatabaseOptions, openDatabase, ormOptions } from './orm.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
+export { type BoundResult, executeBound } from './statements.ts';
 export { systemScope, tenantScope, withTenant } from './tenancy.ts';

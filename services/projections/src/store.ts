@@ -1,4 +1,4 @@
-import { RECEIPT_STATUSES } from '@konstruct/db';
+import { executeBound, RECEIPT_STATUSES } from '@konstruct/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type BatchPlan,
@@ -14,9 +14,11 @@ import {
 
 /**
  * The SQL half of the projections. Each table of a plan is written by ONE statement: the rows travel as one
- * JSON parameter, unpacked by `jsonb_to_recordset`, and `insert … on conflict` applies the same merge rules
- * as {@link mergeRow}. One parameter keeps clear of Postgres' 65,535-parameter limit, and measured faster than
- * `em.upsertMany` (see the README figures), which cannot express "earliest", "latest" or "furthest" merges.
+ * bound array parameter per column, unpacked by `unnest`, and `insert … on conflict` applies the same merge
+ * rules as {@link mergeRow}. A parameter per column (not per value) keeps clear of Postgres' 65,535-parameter
+ * limit; bound arrays measured faster than one `jsonb_to_recordset` document formatted into the SQL text (no
+ * escaping, no key names repeated per row, no JSON to parse), which measured faster than `em.upsertMany`
+ * (see the README figures), which cannot express "earliest", "latest" or "furthest" merges.
  */
 
 const quote = (identifier: string) => `"${identifier}"`;
@@ -40,14 +42,25 @@ function mergeExpr({ column, merge }: Column): string {
   return `case when ${rankExpr(merge.furthest, incoming)} > ${rankExpr(merge.furthest, stored)} then ${incoming} else ${stored} end`;
 }
 
-/** The upsert of a table: `?` 1 is the tenant id, `?` 2 the rows as a JSON array keyed by column name. */
+const SQL_TYPES: Record<Column['type'], string> = {
+  text: 'text',
+  uuid: 'uuid',
+  timestamptz: 'timestamptz',
+  int: 'integer',
+  jsonb: 'jsonb',
+};
+
+/**
+ * The upsert of a table: `$1` is the tenant id, `$2`… one array per column of the spec, in its order
+ * (see {@link columnArrays}).
+ */
 export function upsertSql(spec: TableSpec): string {
   const columns = spec.columns.map((c) => quote(c.column)).join(', ');
-  const record = spec.columns.map((c) => `${quote(c.column)} ${c.type === 'int' ? 'integer' : c.type}`);
+  const arrays = spec.columns.map((c, i) => `$${i + 2}::${SQL_TYPES[c.type]}[]`);
   const keys = ['tenant_id', ...spec.columns.filter((c) => c.merge === 'key').map((c) => c.column)];
   const head =
     `insert into ${quote(spec.table)} as t ("tenant_id", ${columns}) ` +
-    `select ?::uuid, ${columns} from jsonb_to_recordset(?::jsonb) as x(${record.join(', ')}) ` +
+    `select $1::uuid, ${columns} from unnest(${arrays.join(', ')}) as x(${columns}) ` +
     `on conflict (${keys.map(quote).join(', ')}) `;
   if (spec.onConflict === 'ignore') return `${head}do nothing`;
   if (spec.table === receiptsTable.table) {
@@ -76,31 +89,61 @@ const SQL = {
       from (select k.id,
                    count(m.event_id) filter (where m.direction = 'in') as messages_in,
                    count(m.event_id) filter (where m.direction = 'out') as messages_out
-              from (select jsonb_array_elements_text(?::jsonb) as id) k
-              left join messages m on m.tenant_id = ?::uuid and m.conversation_id = k.id
+              from unnest($2::text[]) as k(id)
+              left join messages m on m.tenant_id = $1::uuid and m.conversation_id = k.id
              group by k.id) n
-     where c.tenant_id = ?::uuid and c.id = n.id`,
+     where c.tenant_id = $1::uuid and c.id = n.id`,
   // a delivery reads the furthest receipt of its posted message, whichever of the two was projected first
   receiptsIntoDeliveries: `update deliveries d
        set platform_status = r.status, platform_status_at = r.at
-      from delivery_receipts r, jsonb_to_recordset(?::jsonb) as k(channel text, workspace_id text, platform_message_id text)
-     where d.tenant_id = ?::uuid and r.tenant_id = d.tenant_id
+      from delivery_receipts r,
+           unnest($2::text[], $3::text[], $4::text[]) as k(channel, workspace_id, platform_message_id)
+     where d.tenant_id = $1::uuid and r.tenant_id = d.tenant_id
        and d.channel = k.channel and d.workspace_id = k.workspace_id and d.platform_message_id = k.platform_message_id
        and r.channel = k.channel and r.workspace_id = k.workspace_id and r.platform_message_id = k.platform_message_id
        and (d.platform_status is distinct from r.status or d.platform_status_at is distinct from r.at)`,
 } as const;
 
 /**
- * Serialises rows for `jsonb_to_recordset`, keyed by column name. NUL characters and lone surrogates, which
- * Postgres text refuses, are dropped: one odd character in a message must not stop a tenant's projections.
+ * Postgres text refuses NUL characters and lone surrogates: they are dropped, so one odd character in a
+ * message cannot stop a tenant's projections.
  */
-export function rowsJson(spec: TableSpec, rows: readonly Row[]): string {
-  const records = rows.map((row) =>
-    Object.fromEntries(spec.columns.map((c) => [c.column, row[c.prop] ?? null])),
+function storable(text: string): string {
+  return text.isWellFormed() && !text.includes('\u0000')
+    ? text
+    : text.toWellFormed().replaceAll('\u0000', '');
+}
+
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? storable(v) : v));
+}
+
+/**
+ * The rows of a table as the parameters of its {@link upsertSql}: one array per column, in the spec's order,
+ * null where a row does not say. Strings are made storable; JSON columns travel as their text.
+ */
+export function columnArrays(spec: TableSpec, rows: readonly Row[]): unknown[][] {
+  return spec.columns.map(({ prop, type }) =>
+    rows.map((row) => {
+      const value = row[prop] ?? null;
+      if (value === null) return null;
+      if (type === 'jsonb') return jsonText(value);
+      return typeof value === 'string' ? storable(value) : value;
+    }),
   );
-  return JSON.stringify(records, (_key, value: unknown) =>
-    typeof value === 'string' ? value.toWellFormed().replaceAll('\u0000', '') : value,
-  );
+}
+
+function sortedBy<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, key: keyOf(item) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ item }) => item);
+}
+
+/** Rows in the order of their keys, so concurrent writers take their row locks in one order. */
+function byKey(spec: TableSpec, rows: readonly Row[]): Row[] {
+  const keys = spec.columns.filter((c) => c.merge === 'key').map((c) => c.prop);
+  return sortedBy(rows, (row) => keys.map((k) => String(row[k])).join('\u0001'));
 }
 
 /** Rows written per read model by one batch. */
@@ -114,10 +157,12 @@ export interface WriteCounts {
 
 /** A plan turned into the statements' parameters: the CPU half of a write, done before the transaction. */
 export interface SerializedPlan {
-  tables: { sql: string; json: string; rows: number; count: keyof WriteCounts }[];
+  tables: { sql: string; params: unknown[][]; rows: number; count: keyof WriteCounts }[];
   counts: WriteCounts;
-  touchedConversations: string | undefined;
-  touchedPlatformMessages: string | undefined;
+  /** Conversation ids to recount, in order. */
+  touchedConversations: string[] | undefined;
+  /** Channels, workspace ids and platform message ids of the deliveries to join with their receipts. */
+  touchedPlatformMessages: [string[], string[], string[]] | undefined;
 }
 
 /**
@@ -140,22 +185,28 @@ export function serializePlan(plan: BatchPlan): SerializedPlan {
     receipts: plan.receipts.length,
     usage: plan.usage.length,
   };
+  const platformMessages = sortedBy(plan.touchedPlatformMessages, (k) =>
+    [k.channel, k.workspaceId, k.platformMessageId].join('\u0001'),
+  );
   return {
     tables: order
       .filter(([, , rows]) => rows.length > 0)
-      .map(([sql, spec, rows, count]) => ({ sql, json: rowsJson(spec, rows), rows: rows.length, count })),
+      .map(([sql, spec, rows, count]) => ({
+        sql,
+        params: columnArrays(spec, byKey(spec, rows)),
+        rows: rows.length,
+        count,
+      })),
     counts,
     touchedConversations:
-      plan.touchedConversations.length > 0 ? JSON.stringify(plan.touchedConversations) : undefined,
+      plan.touchedConversations.length > 0 ? sortedBy(plan.touchedConversations, (id) => id) : undefined,
     touchedPlatformMessages:
-      plan.touchedPlatformMessages.length > 0
-        ? JSON.stringify(
-            plan.touchedPlatformMessages.map((k) => ({
-              channel: k.channel,
-              workspace_id: k.workspaceId,
-              platform_message_id: k.platformMessageId,
-            })),
-          )
+      platformMessages.length > 0
+        ? [
+            platformMessages.map((k) => k.channel),
+            platformMessages.map((k) => k.workspaceId),
+            platformMessages.map((k) => k.platformMessageId),
+          ]
         : undefined,
   };
 }
@@ -166,12 +217,12 @@ export async function writeSerialized(
   tenantId: string,
   serialized: SerializedPlan,
 ): Promise<WriteCounts> {
-  for (const table of serialized.tables) await em.execute(table.sql, [tenantId, table.json], 'run');
+  for (const table of serialized.tables) await executeBound(em, table.sql, [tenantId, ...table.params]);
   if (serialized.touchedConversations) {
-    await em.execute(SQL.recount, [serialized.touchedConversations, tenantId, tenantId], 'run');
+    await executeBound(em, SQL.recount, [tenantId, serialized.touchedConversations]);
   }
   if (serialized.touchedPlatformMessages) {
-    await em.execute(SQL.receiptsIntoDeliveries, [serialized.touchedPlatformMessages, tenantId], 'run');
+    await executeBound(em, SQL.receiptsIntoDeliveries, [tenantId, ...serialized.touchedPlatformMessages]);
   }
   return serialized.counts;
 }
