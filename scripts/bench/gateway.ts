@@ -141,7 +141,11 @@ async function orchestrate(): Promise<void> {
     const gatewayPort = await freePort();
     const gateway = spawn(
       process.execPath,
-      [fileURLToPath(new URL('../../services/gateway/src/main.ts', import.meta.url))],
+      [
+        // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway under load
+        ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        fileURLToPath(new URL('../../services/gateway/src/main.ts', import.meta.url)),
+      ],
       {
         env: {
           ...process.env,

@@ -1,4 +1,4 @@
-import { FIXTURE_IDS, fixture, fixtureText } from '@konstruct/testkit';
+import { FIXTURE_IDS, fixture, fixtureText, slackSignatureHeaders } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freshEventId,
@@ -90,6 +90,25 @@ describe('Slack fixtures, signed as Slack signs them', () => {
       addressing: { direct: true, mentioned: false, inThread: false },
       platform: { channelType: 'im' },
     });
+  });
+
+  it('the webhook path with a trailing slash or a query string is served the same, and counted under its route', async () => {
+    const counted = async () =>
+      (await h.gateway.metrics.requests.get()).values.find(
+        (v) => v.labels.route === '/slack/events' && v.labels.outcome === 'stored',
+      )?.value ?? 0;
+    const before = await counted();
+    for (const path of ['/slack/events/', '/slack/events?source=test']) {
+      const body = fixture('slack/message_im.json') as { event: Record<string, unknown>; event_id: string };
+      body.event_id = freshEventId();
+      body.event.ts = freshTs();
+      const text = JSON.stringify(body);
+      const mark = await h.mark();
+      const res = await h.post(path, text, slackSignatureHeaders(SECRETS.slack, text));
+      expect(res.status).toBe(200);
+      expect(await h.storedSince(mark)).toHaveLength(1);
+    }
+    expect(await counted()).toBe(before + 2);
   });
 
   it('message_channel_no_mention: stored unaddressed, for the router to decide (no engaged thread → no reply)', async () => {

@@ -1,5 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, type Logger, UnavailableError } from '@konstruct/core';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -22,16 +23,20 @@ const BY_CODE: Record<string, { status: number; title: string; outcome: string }
   unavailable: { status: 503, title: 'Service Unavailable', outcome: 'unavailable' },
 };
 
-/** Sends a problem document with `application/problem+json`. */
+/** Sends a problem document with `application/problem+json` (a plain `node:http` response, or express's). */
 export function sendProblem(
-  res: Response,
+  res: ServerResponse,
   code: string,
   status: number,
   title: string,
   detail: string,
 ): void {
   const problem: Problem = { type: `urn:konstruct:problem:${code}`, title, status, detail };
-  res.status(status).type('application/problem+json').send(JSON.stringify(problem));
+  const body = JSON.stringify(problem);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Answers every request no route took with a 404 problem. */
@@ -44,34 +49,44 @@ export const notFound: RequestHandler = (req, res) => {
  * The one place where errors become HTTP answers: an {@link AppError} by its code, a 503 with `Retry-After`
  * for {@link UnavailableError} (so Slack and Meta retry), express's own 4xx errors as they are, anything else
  * a logged 500. After a 413 or any error with the body unread, the connection is closed rather than drained.
+ * Returns the outcome the request is counted under.
  */
+export function answerError(
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  logger: Logger,
+): string {
+  if (res.headersSent) {
+    res.destroy();
+    return 'error';
+  }
+  if (!req.complete) res.setHeader('Connection', 'close');
+  if (error instanceof AppError && BY_CODE[error.code]) {
+    const known = BY_CODE[error.code]!;
+    if (error instanceof UnavailableError) {
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1_000) / 1_000))));
+      logger.warn({ err: error, route }, 'answering 503: a dependency did not answer');
+    } else {
+      logger.debug({ code: error.code, route, detail: error.message }, 'request refused');
+    }
+    sendProblem(res, error.code, known.status, known.title, error.message);
+    return known.outcome;
+  }
+  const status = Number((error as { status?: unknown }).status);
+  if (Number.isInteger(status) && status >= 400 && status < 500) {
+    sendProblem(res, 'bad_request', status, 'Bad Request', 'the request could not be read');
+    return 'invalid';
+  }
+  logger.error({ err: error, route }, 'unexpected error');
+  sendProblem(res, 'internal', 500, 'Internal Server Error', 'an unexpected error occurred');
+  return 'error';
+}
+
+/** {@link answerError} as express's error handler. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (!req.complete) res.setHeader('Connection', 'close');
-    if (error instanceof AppError && BY_CODE[error.code]) {
-      const known = BY_CODE[error.code]!;
-      res.locals.outcome = known.outcome;
-      if (error instanceof UnavailableError) {
-        res.setHeader('Retry-After', String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1_000) / 1_000))));
-        logger.warn({ err: error, route: req.path }, 'answering 503: a dependency did not answer');
-      } else {
-        logger.debug({ code: error.code, route: req.path, detail: error.message }, 'request refused');
-      }
-      sendProblem(res, error.code, known.status, known.title, error.message);
-      return;
-    }
-    const status = Number((error as { status?: unknown }).status);
-    if (Number.isInteger(status) && status >= 400 && status < 500) {
-      res.locals.outcome = 'invalid';
-      sendProblem(res, 'bad_request', status, 'Bad Request', 'the request could not be read');
-      return;
-    }
-    res.locals.outcome = 'error';
-    logger.error({ err: error, route: req.path }, 'unexpected error');
-    sendProblem(res, 'internal', 500, 'Internal Server Error', 'an unexpected error occurred');
+    res.locals.outcome = answerError(error, req, res, req.path, logger);
   };
 }

@@ -1,9 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import type { Clock, Logger } from '@konstruct/core';
 import { ValidationError } from '@konstruct/core';
-import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { ConnectionCache } from '../connections.ts';
 import { readBody, requireJson, tryParseJson } from '../http/body.ts';
+import type { WebhookHandler } from '../http/webhook.ts';
 import type { Ingest } from '../ingest.ts';
 import { decideSlackEvent, SlackPayload, slackWorkspaceCandidates } from './normalise.ts';
 import { checkSlackTimestamp, verifySlackSignature } from './verify.ts';
@@ -21,7 +22,7 @@ export interface SlackEventsDeps {
   logger: Logger;
 }
 
-function header(req: Request, name: string): string | undefined {
+function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -32,9 +33,9 @@ function header(req: Request, name: string): string | undefined {
  * signing secret (the connection's own, or the app's), the v0 signature is verified (401), and only then is
  * the payload read (400) and acted on. Answers 200 only after JetStream stored what had to be stored.
  */
-export function slackEventsHandler(deps: SlackEventsDeps): RequestHandler {
+export function slackEventsHandler(deps: SlackEventsDeps): WebhookHandler {
   const { connections, ingest, clock, logger } = deps;
-  return async (req: Request, res: Response) => {
+  return async (req) => {
     requireJson(req);
     const raw = await readBody(req, deps.bodyLimit);
     const signature = header(req, 'x-slack-signature');
@@ -66,18 +67,14 @@ export function slackEventsHandler(deps: SlackEventsDeps): RequestHandler {
     }
     const payload = parsed.data;
     if (payload.type === 'url_verification') {
-      res.locals.outcome = 'challenge';
-      res.status(200).json({ challenge: payload.challenge });
-      return;
+      return { outcome: 'challenge', json: { challenge: payload.challenge } };
     }
     if (payload.type === 'app_rate_limited') {
       logger.warn(
         { payload: { ...payload, token: undefined } },
         'Slack is rate-limiting event deliveries to the app',
       );
-      res.locals.outcome = 'noted';
-      res.status(200).end();
-      return;
+      return { outcome: 'noted' };
     }
 
     const retry = header(req, 'x-slack-retry-num');
@@ -91,9 +88,7 @@ export function slackEventsHandler(deps: SlackEventsDeps): RequestHandler {
           ? `no tenant has connected Slack workspace ${workspaceId}`
           : 'the payload names no workspace',
       );
-      res.locals.outcome = 'unrouted';
-      res.status(200).end();
-      return;
+      return { outcome: 'unrouted' };
     }
 
     const decision = decideSlackEvent(payload, connection);
@@ -102,9 +97,7 @@ export function slackEventsHandler(deps: SlackEventsDeps): RequestHandler {
         { tenantId: connection.tenantId, slackEventId: payload.event_id, reason: decision.reason },
         'dropped: never for an agent',
       );
-      res.locals.outcome = 'dropped';
-      res.status(200).end();
-      return;
+      return { outcome: 'dropped' };
     }
     const result = await ingest.received(decision.eventId, decision.message);
     if (result.duplicate) {
@@ -113,7 +106,6 @@ export function slackEventsHandler(deps: SlackEventsDeps): RequestHandler {
         'duplicate delivery (a retry, or the app_mention/message twin of a stored post)',
       );
     }
-    res.locals.outcome = result.duplicate ? 'duplicate' : 'stored';
-    res.status(200).end();
+    return { outcome: result.duplicate ? 'duplicate' : 'stored' };
   };
 }

@@ -1,10 +1,11 @@
 import type { PublishResult } from '@konstruct/bus';
 import type { Logger } from '@konstruct/core';
 import { ValidationError } from '@konstruct/core';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Connection, ConnectionCache } from '../connections.ts';
 import { readBody, requireJson, tryParseJson } from '../http/body.ts';
+import type { WebhookHandler } from '../http/webhook.ts';
 import type { Ingest } from '../ingest.ts';
 import {
   decideWhatsAppChange,
@@ -56,9 +57,9 @@ export function whatsAppHandshakeHandler({ verifyToken }: Pick<WhatsAppDeps, 've
  * webhook is read (400) before anything is published, so a bad webhook publishes nothing. Every message and
  * every receipt of every entry and change is its own event; all are stored before the 200.
  */
-export function whatsAppWebhookHandler(deps: WhatsAppDeps): RequestHandler {
+export function whatsAppWebhookHandler(deps: WhatsAppDeps): WebhookHandler {
   const { connections, ingest, logger } = deps;
-  return async (req: Request, res: Response) => {
+  return async (req) => {
     requireJson(req);
     const raw = await readBody(req, deps.bodyLimit);
     const signature = first(req.headers['x-hub-signature-256']);
@@ -122,7 +123,7 @@ export function whatsAppWebhookHandler(deps: WhatsAppDeps): RequestHandler {
     }
     const results = await Promise.all(jobs.map((job) => job()));
     const routed = results.length > 0 && [...byNumber.values()].some((c) => c !== undefined);
-    res.locals.outcome =
+    const outcome =
       results.length === 0
         ? skipped > 0
           ? 'dropped'
@@ -132,7 +133,7 @@ export function whatsAppWebhookHandler(deps: WhatsAppDeps): RequestHandler {
           : results.every((r) => r.duplicate)
             ? 'duplicate'
             : 'stored';
-    res.status(200).end();
+    return { outcome };
   };
 }
 
