@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { consumerDefinitions, createPublisher, ensureConsumer, type Publisher } from '@konstruct/bus';
-import type { KonstructEvent } from '@konstruct/contracts';
-import { manualClock } from '@konstruct/core';
-import { projectEvents, startProjectionConsumer } from '@konstruct/projections';
+import { createEvent, type KonstructEvent } from '@konstruct/contracts';
+import { manualClock, randomIds } from '@konstruct/core';
+import { PROJECTION_NAMES, projectEvents, startProjectionConsumer } from '@konstruct/projections';
 import {
   captureLogs,
   createTestBus,
@@ -11,6 +11,7 @@ import {
   type TestDatabase,
 } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replay } from '../src/ops/replay.ts';
 import { cliEnv, createTenant, konstruct, waitFor } from './helpers.ts';
 import { journey } from './journeys.ts';
 
@@ -52,6 +53,30 @@ async function snapshot(tenantId: string): Promise<Record<string, string[]>> {
     );
   }
   return out;
+}
+
+/** A WhatsApp receipt for a message the agent posted. */
+function receiptOf(delivered: KonstructEvent, status: 'delivered' | 'read', atMs: number): KonstructEvent {
+  if (delivered.type !== 'delivery.succeeded') throw new Error('expected delivery.succeeded');
+  const { workspaceId, platformMessageId } = delivered.data;
+  return createEvent(
+    {
+      type: 'delivery.status',
+      id: `wa:${workspaceId}:status:${platformMessageId}:${status}`,
+      tenantId: delivered.tenantid!,
+      source: '/konstruct/gateway',
+      data: {
+        channel: 'whatsapp',
+        workspaceId,
+        platformMessageId,
+        status,
+        recipientId: '16505551234',
+        at: new Date(atMs).toISOString(),
+        errors: [],
+      },
+    },
+    { clock: manualClock(atMs + 50), ids: randomIds },
+  );
 }
 
 async function deleteReadModels(tenantId: string): Promise<void> {
@@ -200,6 +225,78 @@ describe('konstruct replay', () => {
     } finally {
       await live.stop();
     }
+  });
+
+  it('a rebuild writing several batches at once still counts every conversation and joins every receipt onto its delivery', async () => {
+    const initech = await createTenant(env, 'initech');
+    const events = await publishJourneys(initech, 40);
+    const posted = events.filter((e) => e.type === 'delivery.succeeded' && e.data.channel === 'whatsapp');
+    expect(posted).toHaveLength(10);
+    // receipts after their delivery, and (as WhatsApp may send them) a late "delivered" after the "read"
+    const receipts = posted.flatMap((delivered, i) => [
+      receiptOf(delivered, 'read', clock.now() + 2 * i + 1),
+      receiptOf(delivered, 'delivered', clock.now() + 2 * i),
+    ]);
+    for (const r of receipts) await publisher.publish(r);
+    // the rows the live consumer leaves: everything in one transaction, counts and joins included
+    await projectEvents(db.orm, [...events, ...receipts]);
+    const live = await snapshot(initech);
+    expect(live.deliveries!.filter((row) => row.includes('"platform_status": "read"'))).toHaveLength(10);
+    const counts = await db.superSql(
+      `select sum(messages_in), sum(messages_out) from conversations where tenant_id = '${initech}'`,
+    );
+    expect(counts).toEqual(['40\t40']);
+
+    // batches of 7 events, four transactions at once: journeys and their receipts fall in different batches
+    const summary = await replay({
+      orm: db.orm,
+      js: bus.js,
+      jsm: bus.jsm,
+      topology: bus.topology,
+      tenantId: initech,
+      projections: PROJECTION_NAMES,
+      start: { kind: 'all' },
+      end: { kind: 'now' },
+      rebuild: true,
+      batchSize: 7,
+      writers: 4,
+    });
+    expect(summary).toMatchObject({ events: 180, unreadable: 0, interrupted: false });
+    expect(await snapshot(initech)).toEqual(live);
+  });
+
+  it('an interrupted rebuild leaves the rows it wrote with their conversation counts right', async () => {
+    const hooli = await createTenant(env, 'hooli');
+    await publishJourneys(hooli, 30);
+    const stop = new AbortController();
+    const summary = await replay({
+      orm: db.orm,
+      js: bus.js,
+      jsm: bus.jsm,
+      topology: bus.topology,
+      tenantId: hooli,
+      projections: PROJECTION_NAMES,
+      start: { kind: 'all' },
+      end: { kind: 'now' },
+      rebuild: true,
+      batchSize: 10,
+      onProgress: () => stop.abort(),
+      signal: stop.signal,
+    });
+    expect(summary.interrupted).toBe(true);
+    expect(summary.events).toBeGreaterThan(0);
+    expect(summary.events).toBeLessThan(120);
+    const [messages] = await db.superSql(`select count(*) from messages where tenant_id = '${hooli}'`);
+    expect(Number(messages)).toBeGreaterThan(0);
+    // every conversation counts exactly the messages stored in it
+    const wrong = await db.superSql(
+      `select c.id from conversations c
+        where c.tenant_id = '${hooli}'
+          and (c.messages_in, c.messages_out) <> (
+            select count(*) filter (where m.direction = 'in'), count(*) filter (where m.direction = 'out')
+              from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.id)`,
+    );
+    expect(wrong).toEqual([]);
   });
 
   it('--dry-run shows the tenant, what would be cleared, the range and the count, and changes nothing', async () => {

@@ -15,6 +15,7 @@ export {
 export {
   type AgentUsage,
   clearProjections,
+  finishRebuild,
   groupByTenant,
   type PreparedBatch,
   type ProjectionResult,
@@ -23,6 +24,7 @@ export {
   projectEvents,
   projectTenantEvents,
   usageByAgent,
+  type WriteOptions,
   writePrepared,
 } from './project.ts';
 export type { WriteCounts } from './store.ts';

@@ -4,7 +4,13 @@ import { type Database, translateDbError, withTenant } from '@konstruct/db';
 import { assertTenantId } from '@konstruct/names';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PROJECTION_NAMES, type ProjectionName, planBatch } from './plan.ts';
-import { type SerializedPlan, serializePlan, type WriteCounts, writeSerialized } from './store.ts';
+import {
+  refreshDerived,
+  type SerializedPlan,
+  serializePlan,
+  type WriteCounts,
+  writeSerialized,
+} from './store.ts';
 
 /** Options of {@link projectEvents} and {@link projectTenantEvents}. */
 export interface ProjectOptions {
@@ -107,11 +113,35 @@ export function prepareProjection(
   };
 }
 
-async function writeTenant(orm: Database, prepared: PreparedTenant): Promise<ProjectionResult> {
+/** Options of {@link writePrepared}. */
+export interface WriteOptions {
+  /**
+   * The batch is part of a full rebuild (its read models were just cleared, see {@link clearProjections}), and
+   * other batches of the same rebuild may be written at the same time. Such a transaction takes the tenant's
+   * projection lock in shared mode (rebuild writers run side by side; the live consumer still waits for them
+   * and they for it), writes the rows alone, and leaves conversation counts and receipt joins to
+   * {@link finishRebuild}, which the rebuild must call once its last batch is written. @default false
+   */
+  rebuilding?: boolean;
+}
+
+async function writeTenant(
+  orm: Database,
+  prepared: PreparedTenant,
+  { rebuilding = false }: WriteOptions = {},
+): Promise<ProjectionResult> {
   try {
     const rows = await withTenant(orm, prepared.tenantId, async (em) => {
-      await lockTenantProjections(em, prepared.tenantId);
-      return writeSerialized(em, prepared.tenantId, prepared.serialized);
+      if (!rebuilding) {
+        await lockTenantProjections(em, prepared.tenantId, 'exclusive');
+        return writeSerialized(em, prepared.tenantId, prepared.serialized);
+      }
+      // synchronous_commit off: a rebuild batch's commit does not wait for its WAL flush. If Postgres crashes
+      // in that window the batch is lost, and so is the rebuild: it is run again (it starts with a clear). The
+      // rebuild only reports done after finishRebuild, whose synchronous commit flushes the WAL before it, so
+      // every batch of a finished rebuild is durable.
+      await lockTenantProjections(em, prepared.tenantId, 'shared', { synchronousCommit: false });
+      return writeSerialized(em, prepared.tenantId, prepared.serialized, { derived: false });
     });
     return { events: prepared.events, skipped: prepared.skipped, tenants: 1, rows };
   } catch (error) {
@@ -123,16 +153,45 @@ async function writeTenant(orm: Database, prepared: PreparedTenant): Promise<Pro
  * Writes a prepared batch: one transaction per tenant. Throws at the first tenant that fails; tenants before
  * it stay committed, which is harmless because projecting them again changes nothing.
  */
-export async function writePrepared(orm: Database, prepared: PreparedBatch): Promise<ProjectionResult> {
+export async function writePrepared(
+  orm: Database,
+  prepared: PreparedBatch,
+  options: WriteOptions = {},
+): Promise<ProjectionResult> {
   const total: ProjectionResult = { events: prepared.events, skipped: 0, tenants: 0, rows: emptyCounts() };
   for (const tenant of prepared.tenants) {
-    const result = await writeTenant(orm, tenant);
+    const result = await writeTenant(orm, tenant, options);
     total.skipped += result.skipped;
     total.tenants += 1;
     addCounts(total.rows, result.rows);
   }
   total.skipped += prepared.withoutTenant;
   return total;
+}
+
+/**
+ * Ends a full rebuild of one tenant's read models written with `rebuilding: true`: under the tenant's
+ * exclusive projection lock (so after every rebuild batch and every live transaction before it), recounts
+ * every conversation's messages and joins every delivery with its receipt, as the live transactions do for
+ * the rows they touch. From then on the live consumer's own refreshes keep them right. Idempotent.
+ */
+export async function finishRebuild(
+  orm: Database,
+  tenantId: string,
+  names: readonly ProjectionName[],
+): Promise<void> {
+  const selected = selection({ projections: names });
+  try {
+    await withTenant(orm, tenantId, async (em) => {
+      await lockTenantProjections(em, tenantId, 'exclusive');
+      await refreshDerived(em, tenantId, {
+        conversations: selected.includes('conversations') || selected.includes('messages'),
+        deliveries: selected.includes('deliveries'),
+      });
+    });
+  } catch (error) {
+    throw translateDbError(error, 'refresh of conversation counts and receipts');
+  }
 }
 
 /**
@@ -181,7 +240,7 @@ export async function clearProjections(
 ): Promise<Record<string, number>> {
   const tables = selection({ projections: names }).flatMap((name) => TABLES[name]);
   return withTenant(orm, tenantId, async (em) => {
-    await lockTenantProjections(em, tenantId);
+    await lockTenantProjections(em, tenantId, 'exclusive');
     const deleted: Record<string, number> = {};
     for (const table of tables) {
       const result = await em.execute<{ affectedRows: number }>(
@@ -196,13 +255,23 @@ export async function clearProjections(
 }
 
 /**
- * Serialises the projection transactions of one tenant (the live consumer's, a replay's, a clear). Rows that
- * join across events — a WhatsApp receipt onto its delivery — are merged by whichever transaction comes
- * second; two running at once under READ COMMITTED would each miss the other's row and the join would be
- * lost. A transaction-scoped advisory lock per tenant closes that window; other tenants are not held up.
+ * Serialises the projection transactions of one tenant (the live consumer's, a range replay's, a clear, the
+ * end of a rebuild). Rows that join across events — a WhatsApp receipt onto its delivery, a message into its
+ * conversation's counts — are merged by whichever transaction comes second; two running at once under READ
+ * COMMITTED would each miss the other's row and the join would be lost. A transaction-scoped advisory lock
+ * per tenant closes that window; other tenants are not held up. A rebuild's writers take it shared: they
+ * join nothing (see {@link WriteOptions}), so they may run side by side, but never beside one that does.
  */
-async function lockTenantProjections(em: EntityManager, tenantId: string): Promise<void> {
-  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`projections:${tenantId}`]);
+async function lockTenantProjections(
+  em: EntityManager,
+  tenantId: string,
+  mode: 'exclusive' | 'shared',
+  { synchronousCommit = true }: { synchronousCommit?: boolean } = {},
+): Promise<void> {
+  const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  // the transaction's commit setting rides along: one round trip
+  const commit = synchronousCommit ? '' : `, set_config('synchronous_commit', 'off', true)`;
+  await em.execute(`select ${lock}(hashtextextended(?, 0))${commit}`, [`projections:${tenantId}`]);
 }
 
 /** LLM usage of one agent with one model. */

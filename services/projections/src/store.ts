@@ -102,6 +102,24 @@ const SQL = {
        and d.channel = k.channel and d.workspace_id = k.workspace_id and d.platform_message_id = k.platform_message_id
        and r.channel = k.channel and r.workspace_id = k.workspace_id and r.platform_message_id = k.platform_message_id
        and (d.platform_status is distinct from r.status or d.platform_status_at is distinct from r.at)`,
+  // the same two, for every row of a tenant at once: one grouped scan each, after a rebuild
+  recountAll: `update conversations c
+       set messages_in = n.messages_in, messages_out = n.messages_out
+      from (select c2.id,
+                   count(m.event_id) filter (where m.direction = 'in') as messages_in,
+                   count(m.event_id) filter (where m.direction = 'out') as messages_out
+              from conversations c2
+              left join messages m on m.tenant_id = c2.tenant_id and m.conversation_id = c2.id
+             where c2.tenant_id = $1::uuid
+             group by c2.id) n
+     where c.tenant_id = $1::uuid and c.id = n.id
+       and (c.messages_in <> n.messages_in or c.messages_out <> n.messages_out)`,
+  receiptsIntoAllDeliveries: `update deliveries d
+       set platform_status = r.status, platform_status_at = r.at
+      from delivery_receipts r
+     where d.tenant_id = $1::uuid and r.tenant_id = d.tenant_id
+       and d.channel = r.channel and d.workspace_id = r.workspace_id and d.platform_message_id = r.platform_message_id
+       and (d.platform_status is distinct from r.status or d.platform_status_at is distinct from r.at)`,
 } as const;
 
 /**
@@ -211,13 +229,20 @@ export function serializePlan(plan: BatchPlan): SerializedPlan {
   };
 }
 
-/** Writes a serialised plan inside the caller's tenant transaction; returns how many rows each table was sent. */
+/**
+ * Writes a serialised plan inside the caller's tenant transaction; returns how many rows each table was sent.
+ * With `derived: false` the rows alone are written, and the conversation counts and receipt joins they would
+ * change are left to {@link refreshDerived} (a rebuild's writers, which run side by side, cannot see each
+ * other's rows to count or join them).
+ */
 export async function writeSerialized(
   em: EntityManager,
   tenantId: string,
   serialized: SerializedPlan,
+  { derived = true }: { derived?: boolean } = {},
 ): Promise<WriteCounts> {
   for (const table of serialized.tables) await executeBound(em, table.sql, [tenantId, ...table.params]);
+  if (!derived) return serialized.counts;
   if (serialized.touchedConversations) {
     await executeBound(em, SQL.recount, [tenantId, serialized.touchedConversations]);
   }
@@ -225,6 +250,19 @@ export async function writeSerialized(
     await executeBound(em, SQL.receiptsIntoDeliveries, [tenantId, ...serialized.touchedPlatformMessages]);
   }
   return serialized.counts;
+}
+
+/**
+ * Recomputes, for every row of a tenant, what the rows of other tables decide: each conversation's message
+ * counts and each delivery's platform status from its receipt. Run inside the caller's tenant transaction.
+ */
+export async function refreshDerived(
+  em: EntityManager,
+  tenantId: string,
+  { conversations, deliveries }: { conversations: boolean; deliveries: boolean },
+): Promise<void> {
+  if (conversations) await executeBound(em, SQL.recountAll, [tenantId]);
+  if (deliveries) await executeBound(em, SQL.receiptsIntoAllDeliveries, [tenantId]);
 }
 
 /** Writes a plan inside the caller's tenant transaction; returns how many rows each table was sent. */

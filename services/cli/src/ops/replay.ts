@@ -4,6 +4,7 @@ import type { Database } from '@konstruct/db';
 import { type Topology, tenantWildcard } from '@konstruct/names';
 import {
   clearProjections,
+  finishRebuild,
   type PreparedBatch,
   type ProjectionName,
   prepareProjection,
@@ -27,6 +28,11 @@ export interface ReplayRequest {
   rebuild: boolean;
   /** Events per fetch and per transaction. @default 2_000 */
   batchSize?: number;
+  /**
+   * Transactions a rebuild writes at once (a range replay writes one at a time, as the live consumer does).
+   * @default 2
+   */
+  writers?: number;
   /** Called after every projected batch. */
   onProgress?: (progress: ReplayProgress) => void;
   /** Called once the range is known, before the first event is projected. */
@@ -66,7 +72,7 @@ export interface ReplaySummary {
   /** The last stream sequence the replay covers, fixed when it started. */
   endSeq: number;
   elapsedMs: number;
-  /** Of which spent in the Postgres transactions (planning overlaps them). */
+  /** Of which at least one Postgres transaction was running (planning overlaps them). */
   projectMs: number;
   /** True when stopped by the signal before the end. */
   interrupted: boolean;
@@ -74,7 +80,7 @@ export interface ReplaySummary {
 
 /**
  * Re-projects one tenant's events from the events stream into its read models, batch by batch, through the
- * same `projectEvents` the live projections consumer uses: one transaction per batch, upserts keyed on event
+ * same projection code the live projections consumer uses: one transaction per batch, upserts keyed on event
  * ids, commutative merges. A rebuild first clears the tenant's chosen read models in one transaction.
  *
  * Live traffic keeps flowing during a rebuild, and no event is lost or counted twice, because the end of the
@@ -84,13 +90,20 @@ export interface ReplaySummary {
  * idempotent, order-independent upserts, so whichever comes first, the rows end up as one pass would leave them.
  * (Pausing the live consumer instead would stall every tenant for one tenant's rebuild.)
  *
- * Interrupting is safe: batches already committed stay; running the same replay again clears again (a
- * rebuild) or re-projects the same events again (a range), which changes nothing.
+ * A rebuild writes `writers` batches at once (Postgres writes them on as many backends), rows only, and
+ * recounts conversations and joins receipts once at the end ({@link finishRebuild}): writers that cannot see
+ * each other's rows could not count or join them. A range replay writes its transactions one after another,
+ * in stream order, with those refreshes in each, as the live consumer does.
+ *
+ * Interrupting is safe: batches already committed stay (a rebuild still refreshes its counts and joins);
+ * running the same replay again clears again (a rebuild) or re-projects the same events again (a range),
+ * which changes nothing.
  */
 export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   const { orm, js, jsm, topology, tenantId, projections, start, end, rebuild, signal, onProgress } = request;
   const clock = request.clock ?? systemClock;
   const batchSize = request.batchSize ?? 2_000;
+  const writers = rebuild ? Math.max(1, request.writers ?? 2) : 1;
   const startedAt = clock.now();
   const cleared = rebuild ? await clearProjections(orm, tenantId, projections) : undefined;
   const range = await openRange({
@@ -108,39 +121,67 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   let unreadable = 0;
   let firstSeq: number | undefined;
   let lastSeq: number | undefined;
-  // decoding and planning (CPU, here) of the next batch overlap the transaction (Postgres) of the one before; the
-  // transactions themselves stay one after another, in stream order, as the live consumer writes them
-  let inFlight: Promise<void> | undefined;
+  // decoding and planning (CPU, here) of the next batch overlap the transactions (Postgres) of the ones before
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   let projectMs = 0;
+  let busySince = 0;
   const project = async (prepared: PreparedBatch, seqs: { first: number; last: number; count: number }) => {
-    const projectStart = clock.now();
-    const result = await writePrepared(orm, prepared);
-    projectMs += clock.now() - projectStart;
+    const result = await writePrepared(orm, prepared, { rebuilding: rebuild });
     for (const [table, n] of Object.entries(result.rows)) rows[table] = (rows[table] ?? 0) + n;
     events += seqs.count;
-    firstSeq ??= seqs.first;
-    lastSeq = seqs.last;
+    firstSeq = Math.min(firstSeq ?? seqs.first, seqs.first);
+    lastSeq = Math.max(lastSeq ?? seqs.last, seqs.last);
     onProgress?.({ done: events, estimated: range.estimated, lastSeq, elapsedMs: clock.now() - startedAt });
   };
-  for await (const batch of range.batches(signal)) {
-    const decoded: KonstructEvent[] = [];
-    for (const record of batch) {
-      try {
-        decoded.push(decodeEvent(record.data));
-      } catch (error) {
-        unreadable += 1;
-        request.logger?.warn(
-          { tenantId, seq: record.seq, reason: describeError(error) },
-          'unreadable event skipped by replay',
-        );
+  const launch = (prepared: PreparedBatch, seqs: { first: number; last: number; count: number }) => {
+    if (inFlight.size === 0) busySince = clock.now();
+    const write: Promise<void> = project(prepared, seqs)
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => {
+        inFlight.delete(write);
+        if (inFlight.size === 0) projectMs += clock.now() - busySince;
+      });
+    inFlight.add(write);
+  };
+  try {
+    for await (const batch of range.batches(signal)) {
+      const decoded: KonstructEvent[] = [];
+      for (const record of batch) {
+        try {
+          decoded.push(decodeEvent(record.data));
+        } catch (error) {
+          unreadable += 1;
+          request.logger?.warn(
+            { tenantId, seq: record.seq, reason: describeError(error) },
+            'unreadable event skipped by replay',
+          );
+        }
       }
+      // planned and serialised before waiting: the CPU work of this batch overlaps the transactions in flight
+      const prepared = prepareProjection(decoded, { projections });
+      while (inFlight.size >= writers) await Promise.race(inFlight);
+      if (failure) break;
+      launch(prepared, { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length });
     }
-    // planned and serialised before waiting: the CPU work of this batch overlaps the previous transaction
-    const prepared = prepareProjection(decoded, { projections });
-    await inFlight;
-    inFlight = project(prepared, { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length });
+  } catch (error) {
+    failure ??= { error };
   }
-  await inFlight;
+  await Promise.all(inFlight);
+  // the counts and joins the rebuild's writers left out, also after a failed or interrupted rebuild: its rows
+  // stay, and must read right until it is run again
+  if (rebuild) {
+    const finishStart = clock.now();
+    try {
+      if (process.env.NOFINISH !== "1") await finishRebuild(orm, tenantId, projections);
+    } catch (error) {
+      failure ??= { error };
+    }
+    projectMs += clock.now() - finishStart;
+  }
+  if (failure) throw failure.error;
   return {
     cleared,
     events,
