@@ -175,7 +175,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   if (rebuild) {
     const finishStart = clock.now();
     try {
-      if (process.env.NOFINISH !== "1") await finishRebuild(orm, tenantId, projections);
+      await finishRebuild(orm, tenantId, projections);
     } catch (error) {
       failure ??= { error };
     }
