@@ -72,6 +72,8 @@ export const sections = {
   gateway: z.object({
     GATEWAY_PORT: port.default(3000),
     GATEWAY_HOST: z.string().default('0.0.0.0'),
+    /** Gateway processes sharing the port (node:cluster); each takes about one core under load. */
+    GATEWAY_WORKERS: positiveInt.max(64).default(1),
     /** Largest webhook body accepted, in bytes. */
     GATEWAY_BODY_LIMIT: positiveInt.default(1_048_576),
     /** The Slack app's signing secret. */

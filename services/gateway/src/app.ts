@@ -34,6 +34,8 @@ export interface GatewayDeps {
   clock?: Clock;
   /** @default a fresh registry */
   metrics?: GatewayMetrics;
+  /** What `/metrics` serves. @default the text of `metrics.registry` (a cluster worker: every worker's, summed) */
+  metricsText?: () => Promise<string>;
   /** How long a resolved connection is trusted. @default 30_000 */
   connectionTtlMs?: number;
   /** How long an unknown workspace is remembered as unknown. @default 5_000 */
@@ -162,7 +164,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   app.get('/metrics', async (_req, res) => {
     res.locals.outcome = 'ok';
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res
+      .type(metrics.registry.contentType)
+      .send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
   app.use(notFound);
   app.use(problemHandler(logger));
@@ -193,7 +197,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         server.listen(port, host, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
-          logger.info({ port: address.port, host }, 'gateway listening');
+          logger.info({ port: address.port, host, pid: process.pid }, 'gateway listening');
           resolve(address);
         });
       });
