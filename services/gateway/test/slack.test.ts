@@ -229,6 +229,46 @@ describe('tenant resolution', () => {
     ]);
   });
 
+  it('a workspace with its own Slack app passes url_verification at /slack/events?workspace=<team>, and only there', async () => {
+    const text = fixtureText('slack/url_verification.json');
+    const withoutHint = await h.post('/slack/events', text, slackSignatureHeaders(SECRETS.ownSlack, text));
+    expect(withoutHint.status).toBe(401);
+    const hinted = await h.post(
+      `/slack/events?workspace=${OWN_APP_TEAM}`,
+      text,
+      slackSignatureHeaders(SECRETS.ownSlack, text),
+    );
+    expect(hinted.status).toBe(200);
+    expect(await hinted.json()).toEqual({ challenge: fixture('slack/url_verification.json').challenge });
+    // the hint only picks whose secret to check: the app-level secret's signature is no good there
+    const wrong = await h.post(
+      `/slack/events?workspace=${OWN_APP_TEAM}`,
+      text,
+      slackSignatureHeaders(SECRETS.slack, text),
+    );
+    expect(wrong.status).toBe(401);
+  });
+
+  it("the workspace hint never moves an event to another tenant: the payload's team decides", async () => {
+    // the app-level workspace's event, posted to the own-app tenant's Request URL: still Acme's, under the app secret
+    const { res, stored } = await (async () => {
+      const body = fixture('slack/message_im.json') as { event: Record<string, unknown>; event_id: string };
+      body.event_id = freshEventId();
+      body.event.ts = freshTs();
+      const text = JSON.stringify(body);
+      const mark = await h.mark();
+      const res = await h.post(
+        `/slack/events?workspace=${OWN_APP_TEAM}`,
+        text,
+        slackSignatureHeaders(SECRETS.slack, text),
+      );
+      return { res, stored: await h.storedSince(mark) };
+    })();
+    expect(res.status).toBe(200);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.event.tenantid).toBe(h.tenantId);
+  });
+
   it('an Enterprise Grid org-wide install (authorizations team null) resolves by the enterprise id', async () => {
     const body = fixture('slack/message_im.json') as Record<string, unknown>;
     body.team_id = 'T0GRIDWS01';

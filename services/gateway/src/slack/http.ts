@@ -27,6 +27,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The `workspace` query parameter of a Request URL, when it looks like a Slack team or enterprise id. */
+function workspaceHint(url: string | undefined): string | undefined {
+  const query = url?.indexOf('?') ?? -1;
+  if (query < 0) return undefined;
+  const id = new URLSearchParams(url!.slice(query + 1)).get('workspace');
+  return id && /^[TE][A-Z0-9]{2,30}$/.test(id) ? id : undefined;
+}
+
 /**
  * `POST /slack/events`. In this order, so nothing is trusted before it is proven: content type (415), size
  * (413), timestamp window (401); then the body is parsed only far enough to find the workspace and so the
@@ -51,6 +59,11 @@ export function slackEventsHandler(deps: SlackEventsDeps): WebhookHandler {
       throw new ValidationError(`body is not JSON: ${json.reason}`);
     }
     const candidates = slackWorkspaceCandidates(json.value);
+    // A tenant with its own Slack app points its Request URL at /slack/events?workspace=<team id>: Slack's
+    // url_verification names no team, so this is the only way to know whose secret signed it. Only for a
+    // payload that names no workspace: what an event belongs to is always what Slack says, never the URL.
+    const hinted = candidates.length === 0 ? workspaceHint(req.url) : undefined;
+    if (hinted) candidates.push(hinted);
     const connection = candidates.length > 0 ? await connections.first('slack', candidates) : undefined;
     verifySlackSignature(
       connection?.credentials.signingSecret ?? deps.signingSecret,
