@@ -171,27 +171,65 @@ export interface BatchPlan {
   skipped: number;
 }
 
+/** How one column folds a newer value `b` (not null) into the stored `a` (maybe null) of the same row. */
+type ColumnMerge = (a: Row[string] | null, b: Row[string], current: Row, next: Row) => Row[string] | null;
+
+/** A table's merge rules made into functions once, rather than interpreted for every row. */
+interface CompiledSpec {
+  keyProps: readonly string[];
+  /** Non-key columns; `earliestBy` ones first, so they read the other column before it is folded. */
+  merges: readonly { prop: string; fold: ColumnMerge }[];
+}
+
+function compileMerge(spec: TableSpec, merge: Merge): ColumnMerge {
+  if (spec.onConflict === 'ignore' || merge === 'first') return (a, b) => a ?? b;
+  if (merge === 'least') return (a, b) => (a === null ? b : earliest(String(a), String(b)));
+  if (merge === 'greatest') return (a, b) => (a === null ? b : latest(String(a), String(b)));
+  if (merge === 'key') throw new Error('a key column is not merged');
+  if ('earliestBy' in merge) {
+    const by = merge.earliestBy;
+    return (a, b, current, next) => {
+      const at = current[by] ?? null;
+      const nextAt = next[by] ?? null;
+      const nextIsEarlier = at !== null && nextAt !== null && earliest(String(at), String(nextAt)) !== at;
+      return nextIsEarlier ? b : (a ?? b);
+    };
+  }
+  const order = merge.furthest;
+  return (a, b) => (rank(order, b) > rank(order, a) ? b : a);
+}
+
+const compiled = new Map<TableSpec, CompiledSpec>();
+
+function compile(spec: TableSpec): CompiledSpec {
+  let done = compiled.get(spec);
+  if (!done) {
+    const merges = spec.columns
+      .filter((c) => c.merge !== 'key')
+      .map((c) => ({ prop: c.prop, fold: compileMerge(spec, c.merge), first: typeof c.merge === 'object' }))
+      .sort((x, y) => Number(y.first) - Number(x.first))
+      .map(({ prop, fold }) => ({ prop, fold }));
+    done = { keyProps: spec.columns.filter((c) => c.merge === 'key').map((c) => c.prop), merges };
+    compiled.set(spec, done);
+  }
+  return done;
+}
+
+/** Folds `next` into `target` in place (rows of the same key); every non-key column ends up set, maybe to null. */
+function mergeInto(spec: TableSpec, target: Row, next: Row): Row {
+  if (spec.table === receiptsTable.table) return mergeReceipt(target, next);
+  // `earliestBy` columns come first (see compile), so they read the stored time before it is folded
+  for (const { prop, fold } of compile(spec).merges) {
+    const a = target[prop] ?? null;
+    const b = next[prop] ?? null;
+    target[prop] = b === null ? a : fold(a, b, target, next);
+  }
+  return target;
+}
+
 /** Folds `next` into `current` column by column (both rows of the same key), as the SQL upsert does. */
 export function mergeRow(spec: TableSpec, current: Row, next: Row): Row {
-  if (spec.table === receiptsTable.table) return mergeReceipt(current, next);
-  const merged: Row = { ...current };
-  for (const { prop, merge } of spec.columns) {
-    const a = current[prop] ?? null;
-    const b = next[prop] ?? null;
-    if (merge === 'key') continue;
-    if (spec.onConflict === 'ignore' || merge === 'first') merged[prop] = a ?? b;
-    else if (merge === 'least')
-      merged[prop] = a === null || b === null ? (a ?? b) : earliest(String(a), String(b));
-    else if (merge === 'greatest')
-      merged[prop] = a === null || b === null ? (a ?? b) : latest(String(a), String(b));
-    else if ('earliestBy' in merge) {
-      const at = current[merge.earliestBy] ?? null;
-      const nextAt = next[merge.earliestBy] ?? null;
-      const nextIsEarlier = at !== null && nextAt !== null && earliest(String(at), String(nextAt)) !== at;
-      merged[prop] = nextIsEarlier ? (b ?? a) : (a ?? b);
-    } else merged[prop] = rank(merge.furthest, b) > rank(merge.furthest, a) ? b : a;
-  }
-  return merged;
+  return mergeInto(spec, { ...current }, next);
 }
 
 /** Position in an order, -1 for null or unknown, so any known value wins over none. */
@@ -210,9 +248,13 @@ export function mergeReceipt(current: Row, next: Row): Row {
   return current;
 }
 
+// already UTC ISO 8601 with milliseconds, as Konstruct writes times, and a day every month has: unchanged
+// by a round trip through Date (which would roll 30 February over to March), so it need not make one
+const CANONICAL_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** A time from an event, normalised to UTC ISO 8601 so it compares as text and stores unchanged. */
 function iso(time: string): string {
-  return new Date(time).toISOString();
+  return CANONICAL_TIME.test(time) ? time : new Date(time).toISOString();
 }
 
 function messageFacts(message: KonstructMessage): Row {
@@ -242,18 +284,25 @@ function latest(a: string, b: string): string {
 class Accumulator {
   readonly rows = new Map<string, Row>();
   readonly spec: TableSpec;
+  readonly keyProps: readonly string[];
 
   constructor(spec: TableSpec) {
     this.spec = spec;
+    this.keyProps = compile(spec).keyProps;
   }
 
+  /** Takes `row` over: it is the stored row of its key, or folded into it. */
   add(row: Row): void {
-    const key = this.spec.columns
-      .filter((c) => c.merge === 'key')
-      .map((c) => String(row[c.prop]))
-      .join('\u0001');
+    const key =
+      this.keyProps.length === 1
+        ? String(row[this.keyProps[0]!])
+        : this.keyProps.map((p) => String(row[p])).join('\u0001');
     const current = this.rows.get(key);
-    this.rows.set(key, current ? mergeRow(this.spec, current, row) : row);
+    if (!current) this.rows.set(key, row);
+    else {
+      const merged = mergeInto(this.spec, current, row);
+      if (merged !== current) this.rows.set(key, merged);
+    }
   }
 }
 

@@ -414,6 +414,27 @@ describe('the app role and odd input', () => {
     expect(await rowsOf(tenant, 'select text from messages')).toEqual([{ text: 'nulhere \ufffd' }]);
   });
 
+  it('a message whose text holds quotes, backslashes, commas, braces, the word NULL or nothing is stored as sent', async () => {
+    const tenant = (await createTenant(db.orm, { name: 'Tyrell', slug: 'tyrell' })).id;
+    const texts = [
+      'say "hi", {please}',
+      'C:\\temp\\new \\"x\\"',
+      'NULL',
+      '',
+      ' spaced ',
+      "it's\nmulti\tline",
+    ];
+    const events = texts.map((text, i) => {
+      const [event] = journey({ tenantId: tenant, agentId: randomUUID(), index: 40 + i, until: 'received' });
+      if (event?.type !== 'message.received') throw new Error('expected message.received');
+      event.data.message.content.text = text;
+      return event;
+    });
+    await projectEvents(db.orm, events);
+    const rows = await rowsOf<{ text: string | null }>(tenant, 'select text from messages');
+    expect(rows.map((r) => r.text).sort()).toEqual([...texts].sort());
+  });
+
   it('refuses an unknown projection name', async () => {
     await expect(clearProjections(db.orm, acme, ['everything' as never])).rejects.toThrow(
       /unknown projection/,
