@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumerDefinitions, createPublisher, ensureConsumer, type Publisher } from '@konstruct/bus';
 import { createEvent, type KonstructEvent } from '@konstruct/contracts';
 import { manualClock, randomIds } from '@konstruct/core';
+import { tenantSubject } from '@konstruct/names';
 import { PROJECTION_NAMES, projectEvents, startProjectionConsumer } from '@konstruct/projections';
 import {
   captureLogs,
@@ -297,6 +298,46 @@ describe('konstruct replay', () => {
               from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.id)`,
     );
     expect(wrong).toEqual([]);
+  });
+
+  it('a rebuild skips and reports events it cannot read, with their sequence and reason, and projects the rest', async () => {
+    const soylent = await createTenant(env, 'soylent');
+    const events = await publishJourneys(soylent, 3);
+    const subject = tenantSubject(bus.topology, soylent, 'message.received', 'slack');
+    const garbage = await publisher.publishRaw(
+      subject,
+      new TextEncoder().encode('{"not": "an'),
+      randomUUID(),
+    );
+    const future = { ...JSON.parse(JSON.stringify(events[0])), id: randomUUID(), schemaversion: 99 };
+    const unknown = await publisher.publishRaw(
+      subject,
+      new TextEncoder().encode(JSON.stringify(future)),
+      future.id,
+    );
+    const logs = captureLogs();
+    const summary = await replay({
+      orm: db.orm,
+      js: bus.js,
+      jsm: bus.jsm,
+      topology: bus.topology,
+      tenantId: soylent,
+      projections: PROJECTION_NAMES,
+      start: { kind: 'all' },
+      end: { kind: 'now' },
+      rebuild: true,
+      logger: logs.logger,
+    });
+    expect(summary).toMatchObject({ events: 14, unreadable: 2 });
+    const skipped = logs.lines.filter((line) => line.msg === 'unreadable event skipped by replay');
+    expect(skipped.map((line) => [line.seq, line.tenantId])).toEqual([
+      [garbage.seq, soylent],
+      [unknown.seq, soylent],
+    ]);
+    expect(skipped[0]!.reason).toMatch(/payload is not JSON/);
+    expect(skipped[1]!.reason).toMatch(/schema version 99 is not one this build reads/);
+    const [messages] = await db.superSql(`select count(*) from messages where tenant_id = '${soylent}'`);
+    expect(messages).toBe('6');
   });
 
   it('--dry-run shows the tenant, what would be cleared, the range and the count, and changes nothing', async () => {

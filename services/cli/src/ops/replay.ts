@@ -1,5 +1,4 @@
-import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
-import { type Clock, describeError, type Logger, systemClock } from '@konstruct/core';
+import { type Clock, type Logger, systemClock } from '@konstruct/core';
 import type { Database } from '@konstruct/db';
 import { type Topology, tenantWildcard } from '@konstruct/names';
 import {
@@ -7,11 +6,11 @@ import {
   finishRebuild,
   type PreparedBatch,
   type ProjectionName,
-  prepareProjection,
   writePrepared,
 } from '@konstruct/projections';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { EndAt, StartAt } from './bounds.ts';
+import { type Prepared, startPreparer } from './preparer.ts';
 import { openRange } from './reader.ts';
 
 /** What to replay: one tenant, some read models, a range of its events. */
@@ -146,28 +145,37 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
       });
     inFlight.add(write);
   };
+  // decoding and preparing (CPU) run on a worker thread, two batches ahead; this thread reads and writes
+  const preparer = startPreparer(projections);
+  const preparing: { prepared: Promise<Prepared>; seqs: { first: number; last: number; count: number } }[] =
+    [];
+  const launchNext = async () => {
+    const { prepared, seqs } = preparing.shift()!;
+    const batch = await prepared;
+    for (const { seq, reason } of batch.unreadable) {
+      unreadable += 1;
+      request.logger?.warn({ tenantId, seq, reason }, 'unreadable event skipped by replay');
+    }
+    while (inFlight.size >= writers) await Promise.race(inFlight);
+    if (!failure) launch(batch.prepared, seqs);
+  };
   try {
     for await (const batch of range.batches(signal)) {
-      const decoded: KonstructEvent[] = [];
-      for (const record of batch) {
-        try {
-          decoded.push(decodeEvent(record.data));
-        } catch (error) {
-          unreadable += 1;
-          request.logger?.warn(
-            { tenantId, seq: record.seq, reason: describeError(error) },
-            'unreadable event skipped by replay',
-          );
-        }
-      }
-      // planned and serialised before waiting: the CPU work of this batch overlaps the transactions in flight
-      const prepared = prepareProjection(decoded, { projections });
-      while (inFlight.size >= writers) await Promise.race(inFlight);
+      const prepared = preparer.prepare(batch);
+      // a batch left behind by a failure is not waited for: its rejection is not an unhandled one
+      prepared.catch(() => undefined);
+      preparing.push({
+        prepared,
+        seqs: { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length },
+      });
+      if (preparing.length >= 2) await launchNext();
       if (failure) break;
-      launch(prepared, { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length });
     }
+    while (preparing.length > 0 && !failure) await launchNext();
   } catch (error) {
     failure ??= { error };
+  } finally {
+    await preparer.close();
   }
   await Promise.all(inFlight);
   // the counts and joins the rebuild's writers left out, also after a failed or interrupted rebuild: its rows
