@@ -54,10 +54,8 @@ export const Conversation = defineEntity({
 export const ProjectedMessage = defineEntity({
   name: 'ProjectedMessage',
   ...tenantTable('messages'),
-  indexes: [
-    { name: 'messages_tenant_conversation_idx', properties: ['tenant', 'conversationId'] },
-    { name: 'messages_tenant_in_reply_to_idx', properties: ['tenant', 'inReplyTo'] },
-  ],
+  // by conversation only: nothing reads messages by the one they answer (see Migration20261126000004)
+  indexes: [{ name: 'messages_tenant_conversation_idx', properties: ['tenant', 'conversationId'] }],
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
     eventId: p.text().primary(),
@@ -151,7 +149,7 @@ export const DeliveryReceipt = defineEntity({
 export const LlmUsage = defineEntity({
   name: 'LlmUsage',
   ...tenantTable('llm_usage'),
-  indexes: [{ name: 'llm_usage_tenant_agent_at_idx', properties: ['tenant', 'agentId', 'at'] }],
+  // no index beyond the key: usage is read per tenant, for every agent at once (see Migration20261126000004)
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
     /** The `agent.replied` event id. */

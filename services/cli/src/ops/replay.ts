@@ -120,7 +120,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   let unreadable = 0;
   let firstSeq: number | undefined;
   let lastSeq: number | undefined;
-  // decoding and planning (CPU, here) of the next batch overlap the transactions (Postgres) of the ones before
+  // up to `writers` transactions at once; the worker prepares the next batches meanwhile
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   let projectMs = 0;
