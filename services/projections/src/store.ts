@@ -138,6 +138,11 @@ function jsonText(value: unknown): string {
 
 const ESCAPED = /["\\]/;
 
+/** One element of a Postgres array literal: quoted, so it is never read as NULL or split at a comma. */
+function element(text: string): string {
+  return ESCAPED.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
+}
+
 /**
  * A Postgres array literal (`{"a",NULL,"b"}`): every string quoted, so none is read as NULL or split at a
  * comma, with `"` and `\` escaped. Built here rather than by the driver, which escapes every element with
@@ -150,28 +155,30 @@ export function arrayLiteral(values: readonly (string | number | null)[]): strin
     if (i > 0) out += ',';
     if (value === null) out += 'NULL';
     else if (typeof value === 'number') out += String(value);
-    else out += `"${ESCAPED.test(value) ? value.replace(/["\\]/g, '\\$&') : value}"`;
+    else out += element(value);
   }
   return `${out}}`;
 }
 
 /**
  * The rows of a table as the parameters of its {@link upsertSql}: one array literal per column, in the spec's
- * order, NULL where a row does not say. Strings are made storable; JSON columns travel as their text.
+ * order, NULL where a row does not say. Strings are made storable; JSON columns travel as their text. (One
+ * loop per column straight into the literal: this runs for every value a replay writes.)
  */
 export function columnArrays(spec: TableSpec, rows: readonly Row[]): string[] {
-  return spec.columns.map(({ prop, type }) =>
-    arrayLiteral(
-      rows.map((row) => {
-        const value = row[prop] ?? null;
-        if (value === null) return null;
-        if (type === 'jsonb') return jsonText(value);
-        if (typeof value === 'string') return storable(value);
-        if (typeof value === 'number') return value;
-        throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
-      }),
-    ),
-  );
+  return spec.columns.map(({ prop, type }) => {
+    let out = '{';
+    for (let i = 0; i < rows.length; i++) {
+      if (i > 0) out += ',';
+      const value = rows[i]![prop] ?? null;
+      if (value === null) out += 'NULL';
+      else if (type === 'jsonb') out += element(jsonText(value));
+      else if (typeof value === 'string') out += element(storable(value));
+      else if (typeof value === 'number') out += String(value);
+      else throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
+    }
+    return `${out}}`;
+  });
 }
 
 function sortedBy<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
