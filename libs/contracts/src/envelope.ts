@@ -60,20 +60,32 @@ export function derivedEventId(causationId: string, type: EventType): string {
 /** A payload that is not a Konstruct event we can read; never worth retrying. */
 export class EventSchemaError extends ValidationError {}
 
-// Built once: a zod schema made per call is compiled per call, which cut decoding to a few thousand events/s.
-const EventHeader = z.object({ type: z.string(), schemaversion: z.number().int() }).loose();
+/**
+ * The type and schema version of what claims to be an event, when it has both. Checked by hand: it runs
+ * before the full parse of every event read, and a zod object for two fields cost about as much as a
+ * tenth of that parse.
+ */
+function eventHeader(value: unknown): { type: string; schemaversion: number } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { type, schemaversion } = value as { type?: unknown; schemaversion?: unknown };
+  return typeof type === 'string' && Number.isInteger(schemaversion)
+    ? { type, schemaversion: schemaversion as number }
+    : undefined;
+}
 
 /**
  * Parses a decoded JSON value as a Konstruct event: the envelope, the data of its type, and a schema
  * version this build knows. Throws {@link EventSchemaError} with a readable reason otherwise.
  */
 export function parseEvent(value: unknown): KonstructEvent {
-  const header = EventHeader.safeParse(value);
-  if (header.success) {
-    const known = knownSchemaVersions[header.data.type as EventType];
-    if (known && !known.includes(header.data.schemaversion)) {
+  const header = eventHeader(value);
+  if (header) {
+    const known = Object.hasOwn(knownSchemaVersions, header.type)
+      ? knownSchemaVersions[header.type as EventType]
+      : undefined;
+    if (known && !known.includes(header.schemaversion)) {
       throw new EventSchemaError(
-        `${header.data.type} schema version ${header.data.schemaversion} is not one this build reads (${known.join(', ')})`,
+        `${header.type} schema version ${header.schemaversion} is not one this build reads (${known.join(', ')})`,
       );
     }
   }

@@ -99,6 +99,15 @@ describe('event envelopes', () => {
       'message.received schema version 2 is not one this build reads (1)',
     );
   });
+
+  it.each(['constructor', 'toString', '__proto__'])(
+    'refuses an event typed "%s" as not a Konstruct event (it once threw a TypeError from the version check)',
+    (type) => {
+      const wire = JSON.stringify({ ...received(), type, schemaversion: 1 });
+      expect(() => decodeEvent(new TextEncoder().encode(wire))).toThrow(EventSchemaError);
+      expect(() => decodeEvent(new TextEncoder().encode(wire))).toThrow(/not a valid Konstruct event/);
+    },
+  );
 });
 
 describe('JSON Schemas for analysts', () => {
