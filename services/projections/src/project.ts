@@ -138,7 +138,7 @@ async function writeTenant(
       }
       // synchronous_commit off: a rebuild batch's commit does not wait for its WAL flush. If Postgres crashes
       // in that window the batch is lost, and so is the rebuild: it is run again (it starts with a clear). The
-      // rebuild only reports done after finishRebuild, whose synchronous commit flushes the WAL before it, so
+      // rebuild only reports done after finishRebuild, whose synchronous commit flushes the WAL up to it, so
       // every batch of a finished rebuild is durable.
       await lockTenantProjections(em, prepared.tenantId, 'shared', { synchronousCommit: false });
       return writeSerialized(em, prepared.tenantId, prepared.serialized, { derived: false });
@@ -184,6 +184,9 @@ export async function finishRebuild(
   try {
     await withTenant(orm, tenantId, async (em) => {
       await lockTenantProjections(em, tenantId, 'exclusive');
+      // a transaction id, so this commit writes a commit record and (synchronously) flushes the WAL up to it,
+      // the rebuild's asynchronously committed batches included, even when there is nothing to refresh
+      await em.execute('select pg_current_xact_id()');
       await refreshDerived(em, tenantId, {
         conversations: selected.includes('conversations') || selected.includes('messages'),
         deliveries: selected.includes('deliveries'),
