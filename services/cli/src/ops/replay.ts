@@ -171,7 +171,8 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
       if (preparing.length >= 2) await launchNext();
       if (failure) break;
     }
-    while (preparing.length > 0 && !failure) await launchNext();
+    // Ctrl-C: what is already written stays, batches still being prepared are left
+    while (preparing.length > 0 && !failure && !signal?.aborted) await launchNext();
   } catch (error) {
     failure ??= { error };
   } finally {
