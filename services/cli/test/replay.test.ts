@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { consumerDefinitions, createPublisher, ensureConsumer, type Publisher } from '@konstruct/bus';
-import { createEvent, type KonstructEvent } from '@konstruct/contracts';
+import { createEvent, encodeEvent, type KonstructEvent } from '@konstruct/contracts';
 import { manualClock, randomIds } from '@konstruct/core';
 import { tenantSubject } from '@konstruct/names';
 import { PROJECTION_NAMES, projectEvents, startProjectionConsumer } from '@konstruct/projections';
@@ -300,7 +300,7 @@ describe('konstruct replay', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('a rebuild skips and reports events it cannot read, with their sequence and reason, and projects the rest', async () => {
+  it('a rebuild skips and reports events it cannot read or that claim another tenant, with their sequence and reason', async () => {
     const soylent = await createTenant(env, 'soylent');
     const events = await publishJourneys(soylent, 3);
     const subject = tenantSubject(bus.topology, soylent, 'message.received', 'slack');
@@ -315,6 +315,12 @@ describe('konstruct replay', () => {
       new TextEncoder().encode(JSON.stringify(future)),
       future.id,
     );
+    // an event of Globex on Soylent's subject must reach neither tenant's rows
+    const [smuggled] = journey({ tenantId: globex, ...agents.get(globex)!, clock, n: 9_999 });
+    const stranger = await publisher.publishRaw(subject, encodeEvent(smuggled!), smuggled!.id);
+    const messagesOf = async (tenantId: string) =>
+      (await db.superSql(`select count(*) from messages where tenant_id = '${tenantId}'`))[0];
+    const globexBefore = await messagesOf(globex);
     const logs = captureLogs();
     const summary = await replay({
       orm: db.orm,
@@ -328,16 +334,20 @@ describe('konstruct replay', () => {
       rebuild: true,
       logger: logs.logger,
     });
-    expect(summary).toMatchObject({ events: 14, unreadable: 2 });
+    expect(summary).toMatchObject({ events: 15, unreadable: 3 });
     const skipped = logs.lines.filter((line) => line.msg === 'unreadable event skipped by replay');
     expect(skipped.map((line) => [line.seq, line.tenantId])).toEqual([
       [garbage.seq, soylent],
       [unknown.seq, soylent],
+      [stranger.seq, soylent],
     ]);
     expect(skipped[0]!.reason).toMatch(/payload is not JSON/);
     expect(skipped[1]!.reason).toMatch(/schema version 99 is not one this build reads/);
-    const [messages] = await db.superSql(`select count(*) from messages where tenant_id = '${soylent}'`);
-    expect(messages).toBe('6');
+    expect(skipped[2]!.reason).toMatch(
+      new RegExp(`event of tenant ${globex} on a subject of tenant ${soylent}`),
+    );
+    expect(await messagesOf(soylent)).toBe('6');
+    expect(await messagesOf(globex)).toBe(globexBefore);
   });
 
   it('--dry-run shows the tenant, what would be cleared, the range and the count, and changes nothing', async () => {

@@ -1,15 +1,15 @@
 /**
- * The worker thread of {@link startPreparer}: decodes a batch of stream records and plans and serialises its
- * rows (`prepareProjection`), the CPU half of a replay, so the main thread only reads the stream and talks
+ * The worker thread of {@link startPreparer}: decodes a batch of one tenant's stream records and plans and
+ * serialises its rows (`prepareProjection`), the CPU half of a replay, so the main thread only reads the stream and talks
  * to Postgres. Records arrive packed in one transferred buffer; the prepared batch goes back as plain data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
-import { describeError } from '@konstruct/core';
+import { describeError, ValidationError } from '@konstruct/core';
 import { type ProjectionName, prepareProjection } from '@konstruct/projections';
 import type { PrepareReply, PrepareRequest } from './preparer.ts';
 
-const { projections } = workerData as { projections: readonly ProjectionName[] };
+const { tenantId, projections } = workerData as { tenantId: string; projections: readonly ProjectionName[] };
 
 parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
   let reply: PrepareReply;
@@ -19,7 +19,15 @@ parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
       try {
-        decoded.push(decodeEvent(bytes.subarray(start, ends[i])));
+        const event = decodeEvent(bytes.subarray(start, ends[i]));
+        // the replay reads one tenant's subjects: an event claiming another tenant is refused, as the live
+        // consumer refuses it, rather than written into that tenant's read models
+        if (event.tenantid !== tenantId) {
+          throw new ValidationError(
+            `event of tenant ${event.tenantid ?? '(none)'} on a subject of tenant ${tenantId}`,
+          );
+        }
+        decoded.push(event);
       } catch (error) {
         unreadable.push({ seq: seqs[i]!, reason: describeError(error) });
       }

@@ -19,7 +19,7 @@ export type PrepareReply =
 /** A batch decoded and prepared, with the records that could not be read. */
 export interface Prepared {
   prepared: PreparedBatch;
-  /** Records whose payload is not an event this build reads, with the reason. */
+  /** Records whose payload is not an event this build reads, or an event of another tenant, with the reason. */
   unreadable: { seq: number; reason: string }[];
 }
 
@@ -32,13 +32,13 @@ export interface Preparer {
 }
 
 /**
- * Starts a worker thread that decodes events and prepares their projection (zod parsing, planning and
+ * Starts a worker thread that decodes one tenant's events and prepares their projection (zod parsing, planning and
  * serialising the rows): the CPU half of a replay, which on one thread with the stream reads and the
  * Postgres protocol was a replay's bottleneck. The main thread keeps the I/O.
  */
-export function startPreparer(projections: readonly ProjectionName[]): Preparer {
+export function startPreparer(tenantId: string, projections: readonly ProjectionName[]): Preparer {
   const worker = new Worker(new URL('./prepare-worker.ts', import.meta.url), {
-    workerData: { projections: [...projections] },
+    workerData: { tenantId, projections: [...projections] },
   });
   const waiting = new Map<number, { resolve: (p: Prepared) => void; reject: (e: Error) => void }>();
   let nextId = 0;

@@ -62,7 +62,10 @@ export interface ReplaySummary {
   cleared: Record<string, number> | undefined;
   /** Events read. */
   events: number;
-  /** Events the payload of which could not be read (an unknown schema version, say); the live consumers dead-letter them. */
+  /**
+   * Events the payload of which could not be read (an unknown schema version, say), or that claim another
+   * tenant than the subject they are on; the live consumers dead-letter them.
+   */
   unreadable: number;
   /** Rows sent per table (an upsert may leave a row unchanged). */
   rows: Record<string, number>;
@@ -146,7 +149,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
     inFlight.add(write);
   };
   // decoding and preparing (CPU) run on a worker thread, two batches ahead; this thread reads and writes
-  const preparer = startPreparer(projections);
+  const preparer = startPreparer(tenantId, projections);
   const preparing: { prepared: Promise<Prepared>; seqs: { first: number; last: number; count: number } }[] =
     [];
   const launchNext = async () => {
