@@ -56,7 +56,7 @@ const { values } = parseArgs({
 const args = Args.parse(values);
 const SIGNING_SECRET = 'bench-signing-secret';
 /** Requests signed ahead of each run: more than any target here answers in one run. */
-const POOL = Math.ceil(args.duration * 30_000);
+const POOL = Math.ceil(args.duration * 40_000);
 
 // ---- the load generator's minimal view of autocannon (it ships no types) ----
 interface CannonResult {
