@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { consumerDefinitions, createPublisher, ensureConsumer, type Publisher } from '@konstruct/bus';
-import { createEvent, encodeEvent, type KonstructEvent } from '@konstruct/contracts';
-import { manualClock, randomIds } from '@konstruct/core';
+import { encodeEvent, type KonstructEvent } from '@konstruct/contracts';
+import { manualClock } from '@konstruct/core';
 import { tenantSubject } from '@konstruct/names';
 import { PROJECTION_NAMES, projectEvents, startProjectionConsumer } from '@konstruct/projections';
 import {
@@ -12,6 +12,7 @@ import {
   type TestDatabase,
 } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { receipt } from '../../projections/test/journeys.ts';
 import { replay } from '../src/ops/replay.ts';
 import { cliEnv, createTenant, konstruct, waitFor } from './helpers.ts';
 import { journey } from './journeys.ts';
@@ -60,24 +61,7 @@ async function snapshot(tenantId: string): Promise<Record<string, string[]>> {
 function receiptOf(delivered: KonstructEvent, status: 'delivered' | 'read', atMs: number): KonstructEvent {
   if (delivered.type !== 'delivery.succeeded') throw new Error('expected delivery.succeeded');
   const { workspaceId, platformMessageId } = delivered.data;
-  return createEvent(
-    {
-      type: 'delivery.status',
-      id: `wa:${workspaceId}:status:${platformMessageId}:${status}`,
-      tenantId: delivered.tenantid!,
-      source: '/konstruct/gateway',
-      data: {
-        channel: 'whatsapp',
-        workspaceId,
-        platformMessageId,
-        status,
-        recipientId: '16505551234',
-        at: new Date(atMs).toISOString(),
-        errors: [],
-      },
-    },
-    { clock: manualClock(atMs + 50), ids: randomIds },
-  );
+  return receipt(delivered.tenantid!, workspaceId, platformMessageId, status, atMs);
 }
 
 async function deleteReadModels(tenantId: string): Promise<void> {
