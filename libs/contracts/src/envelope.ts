@@ -8,6 +8,7 @@ import {
   KonstructEvent,
   knownSchemaVersions,
 } from './events.ts';
+import type { KonstructMessage } from './message.ts';
 
 /** What a producer says about a new event; the envelope's other attributes are derived. */
 export interface NewEvent<T extends EventType> {
@@ -115,4 +116,21 @@ export function decodeEvent(bytes: Uint8Array): KonstructEvent {
 /** Encodes an event for the wire. */
 export function encodeEvent(event: KonstructEvent): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(event));
+}
+
+/**
+ * The message an event carries, once it is known to be its own tenant's: the subject and the envelope name the
+ * tenant the gateway resolved, and a message claiming another tenant must not touch that tenant's buckets,
+ * threads, agents or conversations. Throws {@link ValidationError} (dead-lettered, never retried) otherwise.
+ */
+export function tenantMessage(
+  event: KonstructEvent & { data: { message: KonstructMessage } },
+): KonstructMessage {
+  const { message } = event.data;
+  if (message.tenantId !== event.tenantid) {
+    throw new ValidationError(
+      `${event.type} ${event.id} is for tenant ${event.tenantid} but its message names tenant ${message.tenantId}`,
+    );
+  }
+  return message;
 }

@@ -6,6 +6,7 @@ export {
   encodeEvent,
   type NewEvent,
   parseEvent,
+  tenantMessage,
 } from './envelope.ts';
 export {
   AgentFailed,

@@ -1,6 +1,6 @@
 import type { EventHandler, Publisher } from '@konstruct/bus';
-import type { EventOf } from '@konstruct/contracts';
-import { type Clock, type IdGenerator, randomIds, systemClock, ValidationError } from '@konstruct/core';
+import { type EventOf, tenantMessage } from '@konstruct/contracts';
+import { type Clock, type IdGenerator, randomIds, systemClock } from '@konstruct/core';
 import { engagedThreadKey } from '@konstruct/names';
 import type { Redis } from 'ioredis';
 import { guardKey } from '../keys.ts';
@@ -87,12 +87,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps): EventHandler {
 
   return async (event, context) => {
     if (event.type !== 'agent.replied') return;
-    const { message } = event.data;
-    if (message.tenantId !== event.tenantid) {
-      throw new ValidationError(
-        `agent.replied ${event.id} is for tenant ${event.tenantid} but its message names tenant ${message.tenantId}`,
-      );
-    }
+    const message = tenantMessage(event);
     const { result, replayed } = await deliverOnce(
       once,
       {

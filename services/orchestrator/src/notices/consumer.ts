@@ -1,6 +1,6 @@
 import type { ConsumerDefinition, EventHandler, Publisher } from '@konstruct/bus';
-import type { EventOf } from '@konstruct/contracts';
-import { type Clock, type IdGenerator, randomIds, systemClock, ValidationError } from '@konstruct/core';
+import { type EventOf, tenantMessage } from '@konstruct/contracts';
+import { type Clock, type IdGenerator, randomIds, systemClock } from '@konstruct/core';
 import { type Topology, typeFilter } from '@konstruct/names';
 import type { Redis } from 'ioredis';
 import type { PlatformLinks } from '../delivery/connections.ts';
@@ -96,12 +96,7 @@ export function createNoticeHandler(deps: NoticeHandlerDeps): EventHandler {
 
   return async (event, context) => {
     if (event.type !== 'message.rejected' || !needsNotice(event)) return;
-    const { message } = event.data;
-    if (message.tenantId !== event.tenantid) {
-      throw new ValidationError(
-        `message.rejected ${event.id} is for tenant ${event.tenantid} but its message names tenant ${message.tenantId}`,
-      );
-    }
+    const message = tenantMessage(event);
     const { result, replayed } = await deliverOnce(
       once,
       {

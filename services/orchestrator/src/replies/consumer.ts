@@ -6,6 +6,7 @@ import {
   type EventOf,
   type KonstructEvent,
   parseEvent,
+  tenantMessage,
 } from '@konstruct/contracts';
 import {
   type Clock,
@@ -15,7 +16,6 @@ import {
   randomIds,
   systemClock,
   UnavailableError,
-  ValidationError,
 } from '@konstruct/core';
 import { type AgentView, type Database, getAgent } from '@konstruct/db';
 import type { Redis } from 'ioredis';
@@ -224,12 +224,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps): EventHandler {
 
   return async (event, context) => {
     if (event.type !== 'message.routed') return;
-    const { message } = event.data;
-    if (message.tenantId !== event.tenantid) {
-      throw new ValidationError(
-        `message.routed ${event.id} is for tenant ${event.tenantid} but its message names tenant ${message.tenantId}`,
-      );
-    }
+    const message = tenantMessage(event);
     const outcomeKey = guardKey(message.tenantId, 'reply', event.id);
     const replay = async (): Promise<boolean> => {
       const earlier = await sessions.recall(outcomeKey);

@@ -6,6 +6,7 @@ import {
   type KonstructEvent,
   type KonstructMessage,
   RejectionReason,
+  tenantMessage,
 } from '@konstruct/contracts';
 import { type Clock, type IdGenerator, UnavailableError, ValidationError } from '@konstruct/core';
 import { conversationId, engagedThreadKey, idempotencyKey } from '@konstruct/names';
@@ -160,14 +161,7 @@ export function createRoutingHandler(deps: RoutingHandlerDeps): EventHandler {
 
   return async (event, { logger }) => {
     if (event.type !== 'message.received') return;
-    const { message } = event.data;
-    // the subject and the envelope name the tenant the gateway resolved; a message claiming another tenant
-    // must not touch that tenant's buckets, threads or agents
-    if (message.tenantId !== event.tenantid) {
-      throw new ValidationError(
-        `message.received ${event.id} is for tenant ${event.tenantid} but its message names tenant ${message.tenantId}`,
-      );
-    }
+    const message = tenantMessage(event);
     const memoKey = idempotencyKey(message.tenantId, 'route', eventKeyPart(event.id));
     let decision: Decision;
     let replayed = false;
