@@ -11,7 +11,7 @@ import {
 } from '@konstruct/core';
 import type { Topology } from '@konstruct/names';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { writeDeadLetter } from './deadletter.ts';
+import { deadLetterAndTerm } from './deadletter.ts';
 import type { ConsumerDefinition } from './definitions.ts';
 import type { Publisher } from './publish.ts';
 
@@ -118,8 +118,7 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
-  const deadLetter = (msg: JsMsg, reason: string, event?: KonstructEvent) =>
-    writeDeadLetter({ topology, definition, publisher, clock, ids }, msg, reason, event);
+  const deadLetterContext = { topology, definition, publisher, clock, ids };
 
   async function handle(msg: JsMsg): Promise<void> {
     // a redriven dead letter is meant for the consumer that gave up on it; every other consumer of the subject
@@ -212,15 +211,7 @@ export async function startConsumer(options: ConsumerRunnerOptions): Promise<Run
         msg.nak(settlement.delayMs);
         return;
       case 'deadletter':
-        try {
-          await deadLetter(msg, settlement.reason, event);
-          // no reason on TERM: nats-server 2.9 does not parse one and leaves the message pending
-          msg.term();
-        } catch (error) {
-          // the dead letter was not stored: keep the message rather than lose it
-          log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');
-          msg.nak(5_000);
-        }
+        await deadLetterAndTerm(deadLetterContext, msg, settlement.reason, event, log);
     }
   }
 

@@ -1,5 +1,5 @@
 import { createEvent, type KonstructEvent } from '@konstruct/contracts';
-import { type Clock, type IdGenerator, randomIds, systemClock } from '@konstruct/core';
+import { type Clock, type IdGenerator, type Logger, randomIds, systemClock } from '@konstruct/core';
 import { deadLetterSubject, type Topology } from '@konstruct/names';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { ConsumerDefinition } from './definitions.ts';
@@ -52,4 +52,26 @@ export async function writeDeadLetter(
     new TextEncoder().encode(JSON.stringify(letter)),
     letter.id,
   );
+}
+
+/**
+ * Gives up on a message, the one way every consumer does: the dead letter first ({@link writeDeadLetter}), then
+ * TERM, without a reason (nats-server 2.9 does not parse `+TERM <reason>` and would leave the message pending;
+ * the reason is in the letter). When the letter was not stored the message is kept, redelivered in 5 s, rather
+ * than lost.
+ */
+export async function deadLetterAndTerm(
+  context: DeadLetterContext,
+  msg: JsMsg,
+  reason: string,
+  event: KonstructEvent | undefined,
+  log: Logger,
+): Promise<void> {
+  try {
+    await writeDeadLetter(context, msg, reason, event);
+    msg.term();
+  } catch (error) {
+    log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');
+    msg.nak(5_000);
+  }
 }

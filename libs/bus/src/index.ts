@@ -9,7 +9,7 @@ export {
   settleFailure,
   startConsumer,
 } from './consumer.ts';
-export { type DeadLetterContext, writeDeadLetter } from './deadletter.ts';
+export { type DeadLetterContext, deadLetterAndTerm, writeDeadLetter } from './deadletter.ts';
 export { type ConsumerDefinition, consumerDefinitions } from './definitions.ts';
 export { createPipelinedPublisher, type PipelinedPublisher } from './pipelined.ts';
 export {

@@ -1,9 +1,9 @@
 import {
   type ConsumerDefinition,
+  deadLetterAndTerm,
   type Publisher,
   type Settlement,
   settleFailure,
-  writeDeadLetter,
 } from '@konstruct/bus';
 import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
 import {
@@ -93,22 +93,12 @@ export async function startProjectionConsumer(
   const consumer = await js.consumers.get(topology.streams[definition.stream], definition.name);
   const messages = await consumer.consume({ max_messages: batchSize * 2 });
 
-  const deadLetter = (msg: JsMsg, reason: string, event?: KonstructEvent) =>
-    writeDeadLetter({ topology, definition, publisher, clock, ids }, msg, reason, event);
+  const deadLetterContext = { topology, definition, publisher, clock, ids };
 
   async function settle(msg: JsMsg, settlement: Settlement, event?: KonstructEvent): Promise<void> {
     if (settlement.kind === 'ack') return msg.ack();
     if (settlement.kind === 'nak') return msg.nak(settlement.delayMs);
-    try {
-      await deadLetter(msg, settlement.reason, event);
-      // no reason on the TERM: nats-server 2.9 does not parse `+TERM <reason>` and would leave the message
-      // pending, to be redelivered after its ack wait; the reason is in the dead letter
-      msg.term();
-    } catch (error) {
-      // the dead letter was not stored: keep the message rather than lose it
-      log.error({ err: error, seq: msg.seq }, 'dead letter not stored; message will be redelivered');
-      msg.nak(5_000);
-    }
+    await deadLetterAndTerm(deadLetterContext, msg, settlement.reason, event, log);
   }
 
   /** Reads each message as an event of the tenant its subject names; dead-letters those that are not. */
