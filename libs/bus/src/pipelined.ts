@@ -1,8 +1,7 @@
-import { encodeEvent } from '@konstruct/contracts';
 import { UnavailableError } from '@konstruct/core';
 import type { Topology } from '@konstruct/names';
 import { createInbox, type Msg, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import { type Publisher, type PublishResult, subjectFor } from './publish.ts';
+import { eventPublisher, type Publisher, type PublishResult } from './publish.ts';
 
 /** A {@link Publisher} that must be closed: it holds a subscription and a timer. */
 export interface PipelinedPublisher extends Publisher {
@@ -126,10 +125,7 @@ export function createPipelinedPublisher(
   }
 
   return {
-    publishRaw,
-    publish(event, options = {}) {
-      return publishRaw(subjectFor(topology, event), encodeEvent(event), options.msgId ?? event.id, options);
-    },
+    ...eventPublisher(topology, publishRaw),
     close() {
       closed = true;
       clearInterval(sweeper);

@@ -86,6 +86,11 @@ export function createPublisher(
       });
     }
   }
+  return eventPublisher(topology, publishRaw);
+}
+
+/** A {@link Publisher} over a way of publishing raw bytes: each event on its subject, its id as message id. */
+export function eventPublisher(topology: Topology, publishRaw: Publisher['publishRaw']): Publisher {
   return {
     publishRaw,
     publish(event, options = {}) {
