@@ -223,32 +223,34 @@ async function orchestrate(): Promise<void> {
       gatewayRows.push(g!);
       boltRows.push(b!);
     }
-    // the bare server at the gateway's busiest levels only: what any Node HTTP server reaches here
-    const bareRows: Row[] = [];
-    for (const connections of args.levels.filter((c) => c >= 32)) {
-      let best: Row | undefined;
-      for (let round = 0; round < args.rounds; round++) {
-        refill(POOL);
-        const r = await level('bare node:http', barePort, connections, bare.pid);
-        if (!best || r.rps > best.rps) best = r;
-      }
-      bareRows.push(best!);
-    }
-    // the gateway with --workers processes, at the same busy levels: what it stores when it may use every core
-    const clusterRows: Row[] = [];
-    if (clustered) {
-      refill(POOL);
-      answered += (await drive(clusterPort, 16, 2))['2xx'];
+    // the best of `rounds` fresh-pool runs at each busy level (>= 32 connections); `stores`: its 200s are events
+    async function busyLevels(
+      target: string,
+      port: number,
+      pid: number | undefined,
+      stores: boolean,
+    ): Promise<Row[]> {
+      const rows: Row[] = [];
       for (const connections of args.levels.filter((c) => c >= 32)) {
         let best: Row | undefined;
         for (let round = 0; round < args.rounds; round++) {
           refill(POOL);
-          const r = await level(`gateway ×${args.workers}`, clusterPort, connections, clustered.pid);
-          answered += r.ok;
+          const r = await level(target, port, connections, pid);
+          if (stores) answered += r.ok;
           if (!best || r.rps > best.rps) best = r;
         }
-        clusterRows.push(best!);
+        rows.push(best!);
       }
+      return rows;
+    }
+    // the bare server at the gateway's busiest levels only: what any Node HTTP server reaches here
+    const bareRows = await busyLevels('bare node:http', barePort, bare.pid, false);
+    // the gateway with --workers processes, at the same busy levels: what it stores when it may use every core
+    let clusterRows: Row[] = [];
+    if (clustered) {
+      refill(POOL);
+      answered += (await drive(clusterPort, 16, 2))['2xx'];
+      clusterRows = await busyLevels(`gateway ×${args.workers}`, clusterPort, clustered.pid, true);
     }
     const stored = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages - before;
     const ceilingAfter = await jetStreamCeiling(
