@@ -13,7 +13,7 @@ import {
 } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receipt } from '../../projections/test/journeys.ts';
-import { replay } from '../src/ops/replay.ts';
+import { type ReplayRequest, replay } from '../src/ops/replay.ts';
 import { cliEnv, createTenant, konstruct, waitFor } from './helpers.ts';
 import { journey } from './journeys.ts';
 
@@ -62,6 +62,22 @@ function receiptOf(delivered: KonstructEvent, status: 'delivered' | 'read', atMs
   if (delivered.type !== 'delivery.succeeded') throw new Error('expected delivery.succeeded');
   const { workspaceId, platformMessageId } = delivered.data;
   return receipt(delivered.tenantid!, workspaceId, platformMessageId, status, atMs);
+}
+
+/** A full rebuild of every projection of a tenant, through replay's code path. */
+function rebuild(tenantId: string, options: Partial<ReplayRequest> = {}) {
+  return replay({
+    orm: db.orm,
+    js: bus.js,
+    jsm: bus.jsm,
+    topology: bus.topology,
+    tenantId,
+    projections: PROJECTION_NAMES,
+    start: { kind: 'all' },
+    end: { kind: 'now' },
+    rebuild: true,
+    ...options,
+  });
 }
 
 async function deleteReadModels(tenantId: string): Promise<void> {
@@ -233,16 +249,7 @@ describe('konstruct replay', () => {
     expect(counts).toEqual(['40\t40']);
 
     // batches of 7 events, four transactions at once: journeys and their receipts fall in different batches
-    const summary = await replay({
-      orm: db.orm,
-      js: bus.js,
-      jsm: bus.jsm,
-      topology: bus.topology,
-      tenantId: initech,
-      projections: PROJECTION_NAMES,
-      start: { kind: 'all' },
-      end: { kind: 'now' },
-      rebuild: true,
+    const summary = await rebuild(initech, {
       batchSize: 7,
       writers: 4,
     });
@@ -254,16 +261,7 @@ describe('konstruct replay', () => {
     const hooli = await createTenant(env, 'hooli');
     await publishJourneys(hooli, 30);
     const stop = new AbortController();
-    const summary = await replay({
-      orm: db.orm,
-      js: bus.js,
-      jsm: bus.jsm,
-      topology: bus.topology,
-      tenantId: hooli,
-      projections: PROJECTION_NAMES,
-      start: { kind: 'all' },
-      end: { kind: 'now' },
-      rebuild: true,
+    const summary = await rebuild(hooli, {
       batchSize: 10,
       onProgress: () => stop.abort(),
       signal: stop.signal,
@@ -306,16 +304,7 @@ describe('konstruct replay', () => {
       (await db.superSql(`select count(*) from messages where tenant_id = '${tenantId}'`))[0];
     const globexBefore = await messagesOf(globex);
     const logs = captureLogs();
-    const summary = await replay({
-      orm: db.orm,
-      js: bus.js,
-      jsm: bus.jsm,
-      topology: bus.topology,
-      tenantId: soylent,
-      projections: PROJECTION_NAMES,
-      start: { kind: 'all' },
-      end: { kind: 'now' },
-      rebuild: true,
+    const summary = await rebuild(soylent, {
       logger: logs.logger,
     });
     expect(summary).toMatchObject({ events: 15, unreadable: 3 });
