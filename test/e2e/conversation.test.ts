@@ -26,6 +26,15 @@ const shown = (m: { text: string | undefined; markdown_text: string | undefined 
   m.markdown_text ?? m.text;
 
 /** Sends an @mention in a new thread of `channel`; resolves to its ts once the reply was delivered. */
+/** A person's reply in a thread, without a mention, as Slack delivers it. */
+function inThread(root: string, ts: string, text: string): Promise<number> {
+  return system.slackEvent(
+    slackFixture('message_in_thread', (b) => {
+      b.event = { ...b.event, ts, event_ts: ts, thread_ts: root, text };
+    }),
+  );
+}
+
 async function mention(text: string, channel = ACME.channel): Promise<string> {
   const ts = newTs();
   const status = await system.slackEvent(
@@ -80,17 +89,7 @@ describe('a Slack conversation', () => {
   it('a follow-up in that thread without a mention gets a reply; channel chatter gets none', async () => {
     const root = await mention('please track the action items');
     const followTs = newTs();
-    await system.slackEvent(
-      slackFixture('message_in_thread', (b) => {
-        b.event = {
-          ...b.event,
-          ts: followTs,
-          event_ts: followTs,
-          thread_ts: root,
-          text: 'and list the open ones too',
-        };
-      }),
-    );
+    await inThread(root, followTs, 'and list the open ones too');
     const chatterTs = newTs();
     await system.slackEvent(
       slackFixture('message_channel_no_mention', (b) => {
@@ -125,17 +124,7 @@ describe('a Slack conversation', () => {
       }),
     );
     // no waiting: the router judges one thread's messages in the order they arrived
-    await system.slackEvent(
-      slackFixture('message_in_thread', (b) => {
-        b.event = {
-          ...b.event,
-          ts: followTs,
-          event_ts: followTs,
-          thread_ts: root,
-          text: 'and the second one',
-        };
-      }),
-    );
+    await inThread(root, followTs, 'and the second one');
     const all = await system.waitForEvents(
       (events) => repliesTo(events, root).length === 1 && repliesTo(events, followTs).length === 1,
     );
@@ -238,17 +227,7 @@ describe('a Slack conversation', () => {
     const globexTs = await globexMention('globex quarterly numbers');
     await system.waitForEvents((events) => repliesTo(events, globexTs).length === 1);
     const followTs = newTs();
-    await system.slackEvent(
-      slackFixture('message_in_thread', (b) => {
-        b.event = {
-          ...b.event,
-          ts: followTs,
-          event_ts: followTs,
-          thread_ts: root,
-          text: 'what was my order number?',
-        };
-      }),
-    );
+    await inThread(root, followTs, 'what was my order number?');
     await system.waitForEvents((events) => repliesTo(events, followTs).length === 1);
     const call = system.ollama.requests.find(
       (r) => r.messages.at(-1)?.content === 'what was my order number?',
