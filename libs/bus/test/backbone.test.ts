@@ -14,7 +14,6 @@ import { createEvent, type KonstructEvent, parseEvent } from '@konstruct/contrac
 import { randomIds, systemClock, UnavailableError, ValidationError } from '@konstruct/core';
 import { deadLetterSubject, tenantSubject } from '@konstruct/names';
 import { captureLogs, createTestBus, type TestBus } from '@konstruct/testkit';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const tenantId = randomUUID();
@@ -74,27 +73,10 @@ function definition(name: string, overrides: Partial<ConsumerDefinition> = {}): 
   };
 }
 
-async function readSubject(subject: string, expected: number, timeoutMs = 10_000): Promise<KonstructEvent[]> {
-  const stream =
-    subject.includes('.ops.') || subject.includes('ops.')
-      ? bus.topology.streams.ops
-      : bus.topology.streams.events;
-  const name = `read_${randomUUID().slice(0, 8)}`;
-  await bus.jsm.consumers.add(stream, {
-    name,
-    ack_policy: AckPolicy.None,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: subject,
-  });
-  const consumer = await bus.js.consumers.get(stream, name);
-  const out: KonstructEvent[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < expected && Date.now() < deadline) {
-    const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-    for await (const m of batch) out.push(parseEvent(m.json()));
-  }
-  await bus.jsm.consumers.delete(stream, name);
-  return out;
+/** The events stored on a subject of this file's streams (ops subjects are in the ops stream). */
+function readSubject(subject: string, expected: number, timeoutMs = 10_000): Promise<KonstructEvent[]> {
+  const stream = subject.includes('ops.') ? bus.topology.streams.ops : bus.topology.streams.events;
+  return bus.readEvents(stream, subject, expected, timeoutMs);
 }
 
 describe('streams', () => {

@@ -6,7 +6,7 @@ import {
   ensureConsumer,
   type Publisher,
 } from '@konstruct/bus';
-import { encodeEvent, type KonstructEvent, parseEvent } from '@konstruct/contracts';
+import { encodeEvent } from '@konstruct/contracts';
 import { sleep } from '@konstruct/core';
 import { createAgent, createTenant, tenantScope } from '@konstruct/db';
 import { deadLetterSubject, tenantSubject } from '@konstruct/names';
@@ -17,7 +17,6 @@ import {
   type TestBus,
   type TestDatabase,
 } from '@konstruct/testkit';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clearProjections,
@@ -96,26 +95,6 @@ async function settled(): Promise<{ pending: number; ackPending: number }> {
   );
 }
 
-/** Every event of a stream subject, read with an ephemeral consumer, in stream order. */
-async function readAll(stream: string, subject: string, expected: number): Promise<KonstructEvent[]> {
-  const name = `read_${randomUUID().slice(0, 8)}`;
-  await bus.jsm.consumers.add(stream, {
-    name,
-    ack_policy: AckPolicy.None,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: subject,
-  });
-  const consumer = await bus.js.consumers.get(stream, name);
-  const out: KonstructEvent[] = [];
-  const deadline = Date.now() + 10_000;
-  while (out.length < expected && Date.now() < deadline) {
-    const batch = await consumer.fetch({ max_messages: 500, expires: 1_000 });
-    for await (const m of batch) out.push(parseEvent(m.json()));
-  }
-  await bus.jsm.consumers.delete(stream, name);
-  return out;
-}
-
 async function snapshot(): Promise<string[][]> {
   return Promise.all(
     [
@@ -168,7 +147,7 @@ describe('the live projections consumer', () => {
   it('a replay of the whole stream into emptied projections reproduces the live rows exactly', async () => {
     await settled();
     const live = await snapshot();
-    const stream = await readAll(
+    const stream = await bus.readEvents(
       bus.topology.streams.events,
       `${bus.topology.prefix}tenant.>`,
       40 * 4 + 10 + 10 * 4,
@@ -198,7 +177,7 @@ describe('the live projections consumer', () => {
     const good = journey({ tenantId: acme, agentId: acmeAgent, index: 902, until: 'routed' });
     for (const e of good) await publisher.publish(e);
 
-    const letters = await readAll(
+    const letters = await bus.readEvents(
       bus.topology.streams.ops,
       deadLetterSubject(bus.topology, definition.name),
       3,
