@@ -34,7 +34,7 @@ const decoder = new TextDecoder();
  * but where the client's `js.publish` builds a request object, a timer and an error (for its stack) for every
  * message, this one keeps a map of the publishes in flight and one timer that fails those past their deadline
  * (checked every `sweepMs`, so a timeout fires up to that much late). Under the gateway's load that was about a
- * fifth of the CPU a webhook cost.
+ * quarter of the CPU a webhook cost (193 → 143 µs).
  */
 export function createPipelinedPublisher(
   nc: NatsConnection,
@@ -76,19 +76,20 @@ export function createPipelinedPublisher(
     },
   });
 
-  function failAll(reason: string, now = Number.POSITIVE_INFINITY): void {
+  /** Fails the publishes whose deadline is `dueBy` or earlier (by default every one still waiting). */
+  function failWaiting(reason: string, dueBy = Number.POSITIVE_INFINITY): void {
     for (const [id, w] of waiting) {
-      if (w.deadline > now) continue;
+      if (w.deadline > dueBy) continue;
       waiting.delete(id);
       w.reject(new UnavailableError(`JetStream did not store ${w.subject}: ${reason}`));
     }
   }
   const sweeper = setInterval(() => {
-    if (waiting.size > 0) failAll('no acknowledgement in time', performance.now());
+    if (waiting.size > 0) failWaiting('no acknowledgement in time', performance.now());
   }, sweepMs);
   sweeper.unref();
   // a closed connection answers nothing more: fail what waits rather than let it time out
-  nc.closed().then(() => failAll('the NATS connection closed'));
+  nc.closed().then(() => failWaiting('the NATS connection closed'));
 
   function publishRaw(
     subject: string,
@@ -129,7 +130,7 @@ export function createPipelinedPublisher(
     close() {
       closed = true;
       clearInterval(sweeper);
-      failAll('the publisher closed');
+      failWaiting('the publisher closed');
       sub.unsubscribe();
     },
   };
