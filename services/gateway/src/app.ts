@@ -89,18 +89,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.disable('etag');
   app.set('query parser', 'simple');
 
-  // counts every answer by route and outcome; handlers and the error handler set res.locals.outcome
+  /** Counts one answered request by route and outcome. */
+  function count(route: string, outcome: string, started: number): void {
+    metrics.requests.inc({ route, outcome });
+    metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
+  }
+
+  // counts every answer express gives by route and outcome: handlers and the error handler set
+  // res.locals.outcome (and the webhook routes res.locals.route, for every spelling of their path)
   app.use((req, res, next) => {
     const started = performance.now();
     if (stopping) res.setHeader('Connection', 'close');
     res.on('finish', () => {
-      if (res.locals.counted) return; // serveWebhook counted it
-      const route = ROUTES.has(req.path) ? req.path : 'unknown';
-      metrics.requests.inc({
-        route,
-        outcome: (res.locals.outcome as string | undefined) ?? String(res.statusCode),
-      });
-      metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
+      const route = (res.locals.route as string | undefined) ?? (ROUTES.has(req.path) ? req.path : 'unknown');
+      count(route, (res.locals.outcome as string | undefined) ?? String(res.statusCode), started);
     });
     next();
   });
@@ -130,13 +132,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }),
     ],
   ]);
-  const webhookContext = { metrics, logger, stopping: () => stopping };
   // the same handlers under express, for the spellings express also routes there (a trailing slash, any case)
   for (const [key, handler] of webhooks) {
     const [, path] = key.split(' ') as [string, string];
     app.post(path, (req, res) => {
-      res.locals.counted = true;
-      serveWebhook(path, handler, req, res, webhookContext);
+      res.locals.route = path;
+      serveWebhook(path, handler, req, res, logger, (outcome) => {
+        res.locals.outcome = outcome;
+      });
     });
   }
   app.get('/whatsapp/webhook', whatsAppHandshakeHandler({ verifyToken: config.WHATSAPP_VERIFY_TOKEN }));
@@ -179,8 +182,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     const handler = webhooks.get(`${req.method} ${path}`);
-    if (handler) serveWebhook(path, handler, req, res, webhookContext);
-    else app(req, res);
+    if (!handler) return app(req, res);
+    const started = performance.now();
+    if (stopping) res.setHeader('Connection', 'close');
+    serveWebhook(path, handler, req, res, logger, (outcome) => count(path, outcome, started));
   });
   // a slow or stalled sender may not hold a socket for long: Slack and Meta send small bodies at once
   server.requestTimeout = 30_000;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@konstruct/core';
-import type { GatewayMetrics } from '../metrics.ts';
 import { answerError } from './problem.ts';
 
 /** What a webhook handler answers when it accepted the request; refusals are thrown as AppErrors. */
@@ -18,31 +17,18 @@ export interface Reply {
  */
 export type WebhookHandler = (req: IncomingMessage) => Promise<Reply>;
 
-/** Everything {@link serveWebhook} needs besides the request. */
-export interface WebhookContext {
-  metrics: GatewayMetrics;
-  logger: Logger;
-  /** True once the gateway is stopping: answers then close their connection. */
-  stopping: () => boolean;
-}
-
 /**
  * Runs a webhook handler for one request and answers it: the reply as a 200, or the thrown error as an RFC
- * 9457 problem ({@link answerError}), counted in the request metrics under `route` either way.
+ * 9457 problem ({@link answerError}); then tells `done` what the request came to (its metrics outcome).
  */
 export function serveWebhook(
   route: string,
   handler: WebhookHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  { metrics, logger, stopping }: WebhookContext,
+  logger: Logger,
+  done: (outcome: string) => void,
 ): void {
-  const started = performance.now();
-  if (stopping()) res.setHeader('Connection', 'close');
-  const done = (outcome: string) => {
-    metrics.requests.inc({ route, outcome });
-    metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
-  };
   handler(req).then(
     (reply) => {
       if (reply.json === undefined) {
