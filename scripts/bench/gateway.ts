@@ -14,7 +14,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +27,7 @@ import { tenantSubject } from '@konstruct/names';
 import { createTestBus, createTestDatabase, FIXTURE_IDS, fixture } from '@konstruct/testkit';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { z } from 'zod';
+import { cpuMs, findProcess, treeCpuMs } from './cpu.ts';
 
 const Args = z.object({
   duration: z.coerce.number().positive().max(60).default(4),
@@ -372,56 +372,6 @@ async function level(target: string, port: number, connections: number, pid?: nu
 
 function fmt(n: number | undefined): string {
   return n === undefined ? '–' : n.toFixed(0);
-}
-
-/** User + system CPU milliseconds a process has used, from /proc (undefined elsewhere). */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux)
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-/** {@link cpuMs} of a process and its children (a gateway's cluster workers). */
-function treeCpuMs(pid: number | undefined): number | undefined {
-  const own = cpuMs(pid);
-  if (own === undefined) return undefined;
-  let total = own;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) total += cpuMs(Number(entry)) ?? 0;
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return total;
-}
-
-/** The pid of a local process by name, to account nats-server's CPU (undefined when not local or not Linux). */
-function findProcess(name: string): number | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined; // not Linux: no CPU accounting
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return undefined;
 }
 
 /** Stores `payload` under unique message ids with `inflight` publishes outstanding; events per second. */

@@ -8,7 +8,9 @@
  *   (a) the raw read: the same ordered, batched read replay uses, without decoding or projecting (the ceiling),
  *   (b) the read with decoding (zod parsing of every envelope), which any reader of events pays, and
  *   (c) the rebuild through replay's code path (clear, read, decode, projectEvents) into a fresh database,
- * printing events/s, the ratio of (c) to (a), and RSS sampled at 25/50/75/100% of each pass.
+ * printing events/s, the ratio of (c) to (a), RSS sampled at 25/50/75/100% of each pass, and the CPU time
+ * per event of this process, Postgres and nats-server over each pass. BENCH_BATCH sets the events per fetch
+ * and per transaction (2,000), BENCH_WRITERS the rebuild's concurrent transactions (2).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createPublisher, ensureStreams } from '@konstruct/bus';
@@ -20,6 +22,7 @@ import { createTestBus, createTestDatabase } from '@konstruct/testkit';
 import { openRange } from '../../services/cli/src/ops/reader.ts';
 import { replay } from '../../services/cli/src/ops/replay.ts';
 import { journey } from '../../services/cli/test/journeys.ts';
+import { cpuMs, findProcess, namedCpuMs } from './cpu.ts';
 
 const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 50_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 2_000);
@@ -35,6 +38,23 @@ function memorySampler(total: number) {
         samples.push(`${marks.shift()! * 100}% ${mb()} MB`);
     },
     toString: () => samples.join(', '),
+  };
+}
+
+/**
+ * CPU time per event of this process (reader, worker thread, Postgres client), every postgres process and
+ * nats-server over a pass: where a pass's time goes on a machine whose cores they share.
+ */
+function cpuMeter() {
+  const natsPid = findProcess('nats-server');
+  const read = () => [cpuMs(process.pid), namedCpuMs('postgres'), cpuMs(natsPid)];
+  const before = read();
+  return (events: number) => {
+    const after = read();
+    const [self, postgres, nats] = after.map((a, i) =>
+      a === undefined || before[i] === undefined ? '–' : (((a - before[i]!) * 1_000) / events).toFixed(1),
+    );
+    return `CPU µs/event: this process ${self}, postgres ${postgres}, nats-server ${nats}`;
   };
 }
 
@@ -78,7 +98,7 @@ try {
     `filled ${total} events (${(info.state.bytes / 1_048_576).toFixed(0)} MB) in ${((Date.now() - fillStart) / 1_000).toFixed(1)}s; RSS ${mb()} MB`,
   );
 
-  async function readPass(decode: boolean): Promise<{ rate: number; memory: string }> {
+  async function readPass(decode: boolean): Promise<{ rate: number; memory: string; cpu: string }> {
     const range = await openRange({
       js: bus.js,
       jsm: bus.jsm,
@@ -89,6 +109,7 @@ try {
       batchSize: BATCH,
     });
     const memory = memorySampler(total);
+    const cpu = cpuMeter();
     const t0 = performance.now();
     let done = 0;
     let bytes = 0;
@@ -101,15 +122,18 @@ try {
       memory.at(done);
     }
     if (done !== total || bytes === 0) throw new Error(`read ${done} of ${total} events`);
-    return { rate: done / ((performance.now() - t0) / 1_000), memory: memory.toString() };
+    return { rate: done / ((performance.now() - t0) / 1_000), memory: memory.toString(), cpu: cpu(done) };
   }
 
   const raw = await readPass(false);
   console.log(`(a) raw read, no decoding:    ${Math.round(raw.rate)} events/s   RSS ${raw.memory}`);
+  console.log(`    ${raw.cpu}`);
   const decoded = await readPass(true);
   console.log(`(b) read + decode (zod):      ${Math.round(decoded.rate)} events/s   RSS ${decoded.memory}`);
+  console.log(`    ${decoded.cpu}`);
 
   const memory = memorySampler(total);
+  const cpu = cpuMeter();
   const t0 = performance.now();
   const summary = await replay({
     orm: db.orm,
@@ -122,14 +146,17 @@ try {
     end: { kind: 'now' },
     rebuild: true,
     batchSize: BATCH,
+    writers: Number(process.env.BENCH_WRITERS ?? 2),
     onProgress: (p) => memory.at(p.done),
   });
   const rebuildRate = summary.events / ((performance.now() - t0) / 1_000);
+  const rebuildCpu = cpu(summary.events);
   if (summary.events !== total) throw new Error(`replayed ${summary.events} of ${total} events`);
   const rows = await db.superSql(
     `select (select count(*) from messages) || ' messages, ' || (select count(*) from conversations) || ' conversations, ' || (select count(*) from deliveries) || ' deliveries, ' || (select count(*) from llm_usage) || ' usage rows'`,
   );
   console.log(`(c) rebuild (replay):         ${Math.round(rebuildRate)} events/s   RSS ${memory}`);
+  console.log(`    ${rebuildCpu}`);
   console.log(`    wrote ${rows[0]}; batch ${BATCH} events per transaction`);
   console.log(
     `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s writing (Postgres transactions): ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
