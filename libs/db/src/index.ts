@@ -26,4 +26,5 @@ export { translateDbError } from './errors.ts';
 export { type Database, migrate, type OpenDatabaseOptions, openDatabase, ormOptions } from './orm.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
 export { type BoundResult, executeBound } from './statements.ts';
+export * from './statuses.ts';
 export { systemScope, tenantScope, withTenant } from './tenancy.ts';

@@ -20,7 +20,8 @@ import type { Database } from '@konstruct/db';
 import { parseTenantSubject, type Topology } from '@konstruct/names';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { ProjectionName } from './plan.ts';
-import { groupByTenant, projectTenantEvents } from './project.ts';
+import { groupByTenant } from './prepare.ts';
+import { projectTenantEvents } from './project.ts';
 
 /** Options for {@link startProjectionConsumer}. */
 export interface ProjectionConsumerOptions {

@@ -13,18 +13,20 @@ export {
   planBatch,
 } from './plan.ts';
 export {
+  groupByTenant,
+  type PreparedBatch,
+  type ProjectOptions,
+  prepareProjection,
+} from './prepare.ts';
+export {
   type AgentUsage,
   clearProjections,
   finishRebuild,
-  groupByTenant,
-  type PreparedBatch,
   type ProjectionResult,
-  type ProjectOptions,
-  prepareProjection,
   projectEvents,
   projectTenantEvents,
   usageByAgent,
   type WriteOptions,
   writePrepared,
 } from './project.ts';
-export type { WriteCounts } from './store.ts';
+export type { WriteCounts } from './serialize.ts';

@@ -1,5 +1,5 @@
 import type { KonstructEvent, KonstructMessage } from '@konstruct/contracts';
-import { MESSAGE_STATUSES, RECEIPT_STATUSES } from '@konstruct/db';
+import { MESSAGE_STATUSES, RECEIPT_STATUSES } from '@konstruct/db/statuses';
 
 /**
  * The pure half of the projections: what rows a batch of one tenant's events contributes, folded per key
@@ -318,6 +318,25 @@ export function planBatch(
   events: readonly KonstructEvent[],
   selected: readonly ProjectionName[] = PROJECTION_NAMES,
 ): BatchPlan {
+  const planner = createPlanner(selected);
+  for (const event of events) planner.add(event);
+  return planner.finish();
+}
+
+/** Plans a batch one event at a time, as {@link planBatch} does for a list. */
+export interface Planner {
+  /** Folds one event (of the batch's tenant, in stream order) into the plan. */
+  add(event: KonstructEvent): void;
+  /** The plan of every event added. */
+  finish(): BatchPlan;
+}
+
+/**
+ * A {@link planBatch} that takes its events one at a time: a caller decoding a batch (replay's worker) plans
+ * each event as it decodes it, so the decoded event is garbage at once instead of living until the whole batch
+ * is decoded (what is kept is the rows, far smaller).
+ */
+export function createPlanner(selected: readonly ProjectionName[] = PROJECTION_NAMES): Planner {
   const want = new Set(selected);
   const conversations = new Accumulator(conversationsTable);
   const messages = new Accumulator(messagesTable);
@@ -346,7 +365,7 @@ export function planBatch(
     });
   };
 
-  for (const event of events) {
+  const add = (event: KonstructEvent) => {
     const at = iso(event.time);
     const inbound = event.correlationid;
     switch (event.type) {
@@ -534,9 +553,9 @@ export function planBatch(
       default:
         skipped += 1;
     }
-  }
+  };
 
-  return {
+  const finish = (): BatchPlan => ({
     conversations: [...conversations.rows.values()],
     messages: [...messages.rows.values()],
     deliveries: [...deliveries.rows.values()],
@@ -545,5 +564,6 @@ export function planBatch(
     touchedConversations: [...touchedConversations],
     touchedPlatformMessages: [...touchedPlatformMessages.values()],
     skipped,
-  };
+  });
+  return { add, finish };
 }

@@ -1,22 +1,17 @@
 import type { KonstructEvent } from '@konstruct/contracts';
-import { ValidationError } from '@konstruct/core';
 import { type Database, translateDbError, withTenant } from '@konstruct/db';
-import { assertTenantId } from '@konstruct/names';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { PROJECTION_NAMES, type ProjectionName, planBatch } from './plan.ts';
+import type { ProjectionName } from './plan.ts';
 import {
-  refreshDerived,
-  type SerializedPlan,
-  serializePlan,
-  type WriteCounts,
-  writeSerialized,
-} from './store.ts';
-
-/** Options of {@link projectEvents} and {@link projectTenantEvents}. */
-export interface ProjectOptions {
-  /** Which read models to write; replay of a subset passes the ones it cleared. @default every one */
-  projections?: readonly ProjectionName[];
-}
+  type PreparedBatch,
+  type PreparedTenant,
+  type ProjectOptions,
+  prepareProjection,
+  prepareTenant,
+  selection,
+} from './prepare.ts';
+import type { WriteCounts } from './serialize.ts';
+import { refreshDerived, writeSerialized } from './store.ts';
 
 /** What a projected batch did. */
 export interface ProjectionResult {
@@ -36,81 +31,6 @@ function emptyCounts(): WriteCounts {
 
 function addCounts(into: WriteCounts, more: WriteCounts): void {
   for (const key of Object.keys(into) as (keyof WriteCounts)[]) into[key] += more[key];
-}
-
-function selection(options: ProjectOptions): readonly ProjectionName[] {
-  const selected = options.projections ?? PROJECTION_NAMES;
-  for (const name of selected) {
-    if (!PROJECTION_NAMES.includes(name)) {
-      throw new ValidationError(`unknown projection "${name}"; known: ${PROJECTION_NAMES.join(', ')}`);
-    }
-  }
-  return selected;
-}
-
-/** Groups events by tenant, keeping stream order inside each group; events without a tenant are left out. */
-export function groupByTenant<T extends { event: KonstructEvent }>(items: readonly T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const tenantId = item.event.tenantid;
-    if (!tenantId) continue;
-    const group = groups.get(tenantId);
-    if (group) group.push(item);
-    else groups.set(tenantId, [item]);
-  }
-  return groups;
-}
-
-/** One tenant's share of a prepared batch. */
-interface PreparedTenant {
-  tenantId: string;
-  events: number;
-  skipped: number;
-  serialized: SerializedPlan;
-}
-
-/**
- * A batch planned and serialised, ready for {@link writePrepared}: the CPU half of a projection, separated so
- * a caller with batches in a row (replay) prepares the next one while Postgres writes the one before.
- */
-export interface PreparedBatch {
-  events: number;
-  /** Events without a tenant, left out. */
-  withoutTenant: number;
-  tenants: PreparedTenant[];
-}
-
-function prepareTenant(
-  tenantId: string,
-  events: readonly KonstructEvent[],
-  options: ProjectOptions,
-): PreparedTenant {
-  assertTenantId(tenantId);
-  const stranger = events.find((e) => e.tenantid !== tenantId);
-  if (stranger) {
-    throw new ValidationError(`event ${stranger.id} belongs to tenant ${stranger.tenantid}, not ${tenantId}`);
-  }
-  const plan = planBatch(events, selection(options));
-  return { tenantId, events: events.length, skipped: plan.skipped, serialized: serializePlan(plan) };
-}
-
-/** Plans and serialises a batch of events (any tenants, in stream order), grouped by tenant. Pure CPU. */
-export function prepareProjection(
-  events: readonly KonstructEvent[],
-  options: ProjectOptions = {},
-): PreparedBatch {
-  const groups = groupByTenant(events.map((event) => ({ event })));
-  return {
-    events: events.length,
-    withoutTenant: events.filter((e) => !e.tenantid).length,
-    tenants: [...groups].map(([tenantId, items]) =>
-      prepareTenant(
-        tenantId,
-        items.map((i) => i.event),
-        options,
-      ),
-    ),
-  };
 }
 
 /** Options of {@link writePrepared}. */

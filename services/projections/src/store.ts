@@ -1,16 +1,16 @@
-import { executeBound, RECEIPT_STATUSES } from '@konstruct/db';
+import { executeBound } from '@konstruct/db';
+import { RECEIPT_STATUSES } from '@konstruct/db/statuses';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
-  type BatchPlan,
   type Column,
   conversationsTable,
   deliveriesTable,
   messagesTable,
-  type Row,
   receiptsTable,
   type TableSpec,
   usageTable,
 } from './plan.ts';
+import type { SerializedPlan, WriteCounts } from './serialize.ts';
 
 /**
  * The SQL half of the projections. Each table of a plan is written by ONE statement: the rows travel as one
@@ -51,12 +51,12 @@ const SQL_TYPES: Record<Column['type'], string> = {
 };
 
 /**
- * The upsert of a table: `$1` is the tenant id, `$2`… one array per column of the spec, in its order
+ * The upsert of a table: `$1` is the tenant id, `$<first>`… one array per column of the spec, in its order
  * (see {@link columnArrays}).
  */
-export function upsertSql(spec: TableSpec): string {
+export function upsertSql(spec: TableSpec, first = 2): string {
   const columns = spec.columns.map((c) => quote(c.column)).join(', ');
-  const arrays = spec.columns.map((c, i) => `$${i + 2}::${SQL_TYPES[c.type]}[]`);
+  const arrays = spec.columns.map((c, i) => `$${i + first}::${SQL_TYPES[c.type]}[]`);
   const keys = ['tenant_id', ...spec.columns.filter((c) => c.merge === 'key').map((c) => c.column)];
   const head =
     `insert into ${quote(spec.table)} as t ("tenant_id", ${columns}) ` +
@@ -77,12 +77,40 @@ export function upsertSql(spec: TableSpec): string {
   return `${head}do update set ${updates.map((c) => `${quote(c.column)} = ${mergeExpr(c)}`).join(', ')}`;
 }
 
+const TABLES = {
+  messages: messagesTable,
+  conversations: conversationsTable,
+  deliveries: deliveriesTable,
+  receipts: receiptsTable,
+  usage: usageTable,
+} as const satisfies Record<keyof WriteCounts, TableSpec>;
+
+const combined = new Map<string, string>();
+
+/**
+ * The upserts of several tables as ONE statement (each but the last a data-modifying `with`), `$1` the tenant
+ * id and then every table's column arrays in turn: one round trip to Postgres instead of one per table. The
+ * tables are independent (none reads another's rows), so it makes no difference that the parts share one
+ * snapshot. Cached per combination of tables.
+ */
+export function combinedUpsertSql(tables: readonly (keyof WriteCounts)[]): string {
+  const key = tables.join(',');
+  let sql = combined.get(key);
+  if (sql === undefined) {
+    let first = 2;
+    const parts = tables.map((table) => {
+      const part = upsertSql(TABLES[table], first);
+      first += TABLES[table].columns.length;
+      return part;
+    });
+    const last = parts.pop()!;
+    sql = parts.length === 0 ? last : `with ${parts.map((p, i) => `w${i} as (${p})`).join(', ')} ${last}`;
+    combined.set(key, sql);
+  }
+  return sql;
+}
+
 const SQL = {
-  conversations: upsertSql(conversationsTable),
-  messages: upsertSql(messagesTable),
-  deliveries: upsertSql(deliveriesTable),
-  receipts: upsertSql(receiptsTable),
-  usage: upsertSql(usageTable),
   // counts come from the messages themselves, so a redelivered or replayed event cannot count twice
   recount: `update conversations c
        set messages_in = n.messages_in, messages_out = n.messages_out
@@ -123,145 +151,6 @@ const SQL = {
 } as const;
 
 /**
- * Postgres text refuses NUL characters and lone surrogates: they are dropped, so one odd character in a
- * message cannot stop a tenant's projections.
- */
-function storable(text: string): string {
-  return text.isWellFormed() && !text.includes('\u0000')
-    ? text
-    : text.toWellFormed().replaceAll('\u0000', '');
-}
-
-function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? storable(v) : v));
-}
-
-const ESCAPED = /["\\]/;
-
-/** One element of a Postgres array literal: quoted, so it is never read as NULL or split at a comma. */
-function element(text: string): string {
-  return ESCAPED.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
-}
-
-/**
- * A Postgres array literal (`{"a",NULL,"b"}`): every string quoted, so none is read as NULL or split at a
- * comma, with `"` and `\` escaped. Built here rather than by the driver, which escapes every element with
- * two regular expressions: this is the hottest loop of a replay's CPU half.
- */
-export function arrayLiteral(values: readonly (string | number | null)[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    if (i > 0) out += ',';
-    if (value === null) out += 'NULL';
-    else if (typeof value === 'number') out += String(value);
-    else out += element(value);
-  }
-  return `${out}}`;
-}
-
-/**
- * The rows of a table as the parameters of its {@link upsertSql}: one array literal per column, in the spec's
- * order, NULL where a row does not say. Strings are made storable; JSON columns travel as their text. (One
- * loop per column straight into the literal: this runs for every value a replay writes.)
- */
-export function columnArrays(spec: TableSpec, rows: readonly Row[]): string[] {
-  return spec.columns.map(({ prop, type }) => {
-    let out = '{';
-    for (let i = 0; i < rows.length; i++) {
-      if (i > 0) out += ',';
-      const value = rows[i]![prop] ?? null;
-      if (value === null) out += 'NULL';
-      else if (type === 'jsonb') out += element(jsonText(value));
-      else if (typeof value === 'string') out += element(storable(value));
-      else if (typeof value === 'number') out += String(value);
-      else throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
-    }
-    return `${out}}`;
-  });
-}
-
-function sortedBy<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
-  return items
-    .map((item) => ({ item, key: keyOf(item) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map(({ item }) => item);
-}
-
-/** Rows in the order of their keys, so concurrent writers take their row locks in one order. */
-function byKey(spec: TableSpec, rows: readonly Row[]): Row[] {
-  const keys = spec.columns.filter((c) => c.merge === 'key').map((c) => c.prop);
-  return sortedBy(rows, (row) => keys.map((k) => String(row[k])).join('\u0001'));
-}
-
-/** Rows written per read model by one batch. */
-export interface WriteCounts {
-  conversations: number;
-  messages: number;
-  deliveries: number;
-  receipts: number;
-  usage: number;
-}
-
-/** A plan turned into the statements' parameters: the CPU half of a write, done before the transaction. */
-export interface SerializedPlan {
-  tables: { sql: string; params: string[]; rows: number; count: keyof WriteCounts }[];
-  counts: WriteCounts;
-  /** Conversation ids to recount, in order, as an array literal. */
-  touchedConversations: string | undefined;
-  /** Channels, workspace ids and platform message ids of the deliveries to join with their receipts (literals). */
-  touchedPlatformMessages: [string, string, string] | undefined;
-}
-
-/**
- * Serialises a plan for {@link writeSerialized}. Kept apart from the write so a caller with batches in a
- * row (replay) can prepare the next batch while Postgres writes the previous one.
- */
-export function serializePlan(plan: BatchPlan): SerializedPlan {
-  // messages before conversations' recount, deliveries and receipts before the receipt refresh
-  const order: [string, TableSpec, readonly Row[], keyof WriteCounts][] = [
-    [SQL.messages, messagesTable, plan.messages, 'messages'],
-    [SQL.conversations, conversationsTable, plan.conversations, 'conversations'],
-    [SQL.deliveries, deliveriesTable, plan.deliveries, 'deliveries'],
-    [SQL.receipts, receiptsTable, plan.receipts, 'receipts'],
-    [SQL.usage, usageTable, plan.usage, 'usage'],
-  ];
-  const counts: WriteCounts = {
-    messages: plan.messages.length,
-    conversations: plan.conversations.length,
-    deliveries: plan.deliveries.length,
-    receipts: plan.receipts.length,
-    usage: plan.usage.length,
-  };
-  const platformMessages = sortedBy(plan.touchedPlatformMessages, (k) =>
-    [k.channel, k.workspaceId, k.platformMessageId].join('\u0001'),
-  );
-  return {
-    tables: order
-      .filter(([, , rows]) => rows.length > 0)
-      .map(([sql, spec, rows, count]) => ({
-        sql,
-        params: columnArrays(spec, byKey(spec, rows)),
-        rows: rows.length,
-        count,
-      })),
-    counts,
-    touchedConversations:
-      plan.touchedConversations.length > 0
-        ? arrayLiteral(sortedBy(plan.touchedConversations, (id) => id).map(storable))
-        : undefined,
-    touchedPlatformMessages:
-      platformMessages.length > 0
-        ? [
-            arrayLiteral(platformMessages.map((k) => storable(k.channel))),
-            arrayLiteral(platformMessages.map((k) => storable(k.workspaceId))),
-            arrayLiteral(platformMessages.map((k) => storable(k.platformMessageId))),
-          ]
-        : undefined,
-  };
-}
-
-/**
  * Writes a serialised plan inside the caller's tenant transaction; returns how many rows each table was sent.
  * With `derived: false` the rows alone are written, and the conversation counts and receipt joins they would
  * change are left to {@link refreshDerived} (a rebuild's writers, which run side by side, cannot see each
@@ -273,7 +162,12 @@ export async function writeSerialized(
   serialized: SerializedPlan,
   { derived = true }: { derived?: boolean } = {},
 ): Promise<WriteCounts> {
-  for (const table of serialized.tables) await executeBound(em, table.sql, [tenantId, ...table.params]);
+  if (serialized.tables.length > 0) {
+    await executeBound(em, combinedUpsertSql(serialized.tables.map((t) => t.count)), [
+      tenantId,
+      ...serialized.tables.flatMap((t) => t.params),
+    ]);
+  }
   if (!derived) return serialized.counts;
   if (serialized.touchedConversations) {
     await executeBound(em, SQL.recount, [tenantId, serialized.touchedConversations]);
@@ -295,9 +189,4 @@ export async function refreshDerived(
 ): Promise<void> {
   if (conversations) await executeBound(em, SQL.recountAll, [tenantId]);
   if (deliveries) await executeBound(em, SQL.receiptsIntoAllDeliveries, [tenantId]);
-}
-
-/** Writes a plan inside the caller's tenant transaction; returns how many rows each table was sent. */
-export function writePlan(em: EntityManager, tenantId: string, plan: BatchPlan): Promise<WriteCounts> {
-  return writeSerialized(em, tenantId, serializePlan(plan));
 }

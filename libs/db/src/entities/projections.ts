@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { MESSAGE_STATUSES, RECEIPT_STATUSES } from '../statuses.ts';
 import { Tenant, tenantTable } from './tenancy.ts';
 
 /**
@@ -9,16 +10,6 @@ import { Tenant, tenantTable } from './tenancy.ts';
  * Strings from events are `text`: a projection must never refuse an event that passed its schema because a
  * platform sent a longer id than a varchar allowed.
  */
-
-/** The statuses a message moves through, in the order a projection never goes back on. */
-export const MESSAGE_STATUSES = ['received', 'routed', 'replied', 'failed', 'delivered', 'rejected'] as const;
-/** A message's status. */
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
-
-/** The receipts a platform sends for a message the business sent, in the order that never regresses. */
-export const RECEIPT_STATUSES = ['warning', 'sent', 'delivered', 'read', 'failed', 'deleted'] as const;
-/** A platform receipt's status. */
-export type ReceiptStatus = (typeof RECEIPT_STATUSES)[number];
 
 /** One conversation: a thread of a channel in which the agent was addressed. */
 export const Conversation = defineEntity({

@@ -1,12 +1,14 @@
 /**
  * The worker thread of {@link startPreparer}: decodes a batch of one tenant's stream records and plans and
- * serialises its rows (`prepareProjection`), the CPU half of a replay, so the main thread only reads the stream and talks
- * to Postgres. Records arrive packed in one transferred buffer; the prepared batch goes back as plain data.
+ * serialises its rows (`tenantBatch`), the CPU half of a replay, so the main thread only reads the stream and
+ * talks to Postgres. Records arrive packed in one transferred buffer; each is planned as soon as it is
+ * decoded; the prepared batch goes back as plain data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeEvent, type KonstructEvent } from '@konstruct/contracts';
+import { decodeEvent } from '@konstruct/contracts';
 import { describeError, ValidationError } from '@konstruct/core';
-import { type ProjectionName, prepareProjection } from '@konstruct/projections';
+// the projections' pure half only: the worker starts without loading the ORM and the database driver
+import { type ProjectionName, tenantBatch } from '@konstruct/projections/prepare';
 import type { PrepareReply, PrepareRequest } from './preparer.ts';
 
 const { tenantId, projections } = workerData as { tenantId: string; projections: readonly ProjectionName[] };
@@ -14,8 +16,9 @@ const { tenantId, projections } = workerData as { tenantId: string; projections:
 parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
   let reply: PrepareReply;
   try {
-    const decoded: KonstructEvent[] = [];
+    const batch = tenantBatch(tenantId, { projections });
     const unreadable: { seq: number; reason: string }[] = [];
+    let events = 0;
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
       try {
@@ -27,13 +30,15 @@ parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
             `event of tenant ${event.tenantid ?? '(none)'} on a subject of tenant ${tenantId}`,
           );
         }
-        decoded.push(event);
+        batch.add(event);
+        events += 1;
       } catch (error) {
         unreadable.push({ seq: seqs[i]!, reason: describeError(error) });
       }
       start = ends[i]!;
     }
-    reply = { id, prepared: prepareProjection(decoded, { projections }), unreadable };
+    const prepared = { events, withoutTenant: 0, tenants: events > 0 ? [batch.finish()] : [] };
+    reply = { id, prepared, unreadable };
   } catch (error) {
     reply = { id, error: describeError(error) };
   }
