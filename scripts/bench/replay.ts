@@ -7,10 +7,11 @@
  * delivery.succeeded: 4 events each; 50,000 journeys = 200,000 events by default), then in one run measures
  *   (a) the raw read: the same ordered, batched read replay uses, without decoding or projecting (the ceiling),
  *   (b) the read with decoding (zod parsing of every envelope), which any reader of events pays, and
- *   (c) the rebuild through replay's code path (clear, read, decode, projectEvents) into a fresh database,
- * printing events/s, the ratio of (c) to (a), RSS sampled at 25/50/75/100% of each pass, and the CPU time
- * per event of this process, Postgres and nats-server over each pass. BENCH_BATCH sets the events per fetch
- * and per transaction (2,000), BENCH_WRITERS the rebuild's concurrent transactions (2).
+ *   (c) the rebuild through replay's code path (clear, read, decode, project) into a database of its own,
+ * printing events/s, RSS sampled at 25/50/75/100% of each pass, and the CPU time per event of this process,
+ * Postgres and nats-server over each pass. (a) and (c) alternate for BENCH_ROUNDS rounds (2); the ratio is
+ * the best (c) over the best (a). BENCH_BATCH sets the events per fetch and per transaction (2,000),
+ * BENCH_WRITERS the rebuild's concurrent transactions (2).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createPublisher, ensureStreams } from '@konstruct/bus';
@@ -26,6 +27,8 @@ import { cpuMs, findProcess, namedCpuMs } from './cpu.ts';
 
 const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 50_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 2_000);
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const mb = () => Math.round(process.memoryUsage().rss / 1_048_576);
 
 /** Records RSS when a pass crosses 25, 50, 75 and 100% of its events. */
@@ -125,44 +128,72 @@ try {
     return { rate: done / ((performance.now() - t0) / 1_000), memory: memory.toString(), cpu: cpu(done) };
   }
 
-  const raw = await readPass(false);
-  console.log(`(a) raw read, no decoding:    ${Math.round(raw.rate)} events/s   RSS ${raw.memory}`);
-  console.log(`    ${raw.cpu}`);
-  const decoded = await readPass(true);
-  console.log(`(b) read + decode (zod):      ${Math.round(decoded.rate)} events/s   RSS ${decoded.memory}`);
-  console.log(`    ${decoded.cpu}`);
+  async function rebuildPass() {
+    // every round rebuilds into empty tables, as the first does, with no dead rows left by the round before
+    await db.superSql('truncate messages, conversations, deliveries, delivery_receipts, llm_usage');
+    const memory = memorySampler(total);
+    const cpu = cpuMeter();
+    const t0 = performance.now();
+    const summary = await replay({
+      orm: db.orm,
+      js: bus.js,
+      jsm: bus.jsm,
+      topology: topo,
+      tenantId: tenant.id,
+      projections: ['conversations', 'messages', 'deliveries', 'usage'],
+      start: { kind: 'all' },
+      end: { kind: 'now' },
+      rebuild: true,
+      batchSize: BATCH,
+      writers: WRITERS,
+      onProgress: (p) => memory.at(p.done),
+    });
+    const rate = summary.events / ((performance.now() - t0) / 1_000);
+    const cpuText = cpu(summary.events);
+    if (summary.events !== total) throw new Error(`replayed ${summary.events} of ${total} events`);
+    return { rate, memory: memory.toString(), cpu: cpuText, summary };
+  }
 
-  const memory = memorySampler(total);
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  const summary = await replay({
-    orm: db.orm,
-    js: bus.js,
-    jsm: bus.jsm,
-    topology: topo,
-    tenantId: tenant.id,
-    projections: ['conversations', 'messages', 'deliveries', 'usage'],
-    start: { kind: 'all' },
-    end: { kind: 'now' },
-    rebuild: true,
-    batchSize: BATCH,
-    writers: Number(process.env.BENCH_WRITERS ?? 2),
-    onProgress: (p) => memory.at(p.done),
-  });
-  const rebuildRate = summary.events / ((performance.now() - t0) / 1_000);
-  const rebuildCpu = cpu(summary.events);
-  if (summary.events !== total) throw new Error(`replayed ${summary.events} of ${total} events`);
-  const rows = await db.superSql(
-    `select (select count(*) from messages) || ' messages, ' || (select count(*) from conversations) || ' conversations, ' || (select count(*) from deliveries) || ' deliveries, ' || (select count(*) from llm_usage) || ' usage rows'`,
-  );
-  console.log(`(c) rebuild (replay):         ${Math.round(rebuildRate)} events/s   RSS ${memory}`);
-  console.log(`    ${rebuildCpu}`);
-  console.log(`    wrote ${rows[0]}; batch ${BATCH} events per transaction`);
+  // (a) and (c) alternate for ROUNDS rounds and the best of each counts, as bench:gateway's levels do: on a
+  // shared machine one pass can be slowed by anything else, and the ratio is only as good as both figures
+  const raws: number[] = [];
+  const rebuilds: number[] = [];
+  let decodedRate = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`round ${round} of ${ROUNDS}`);
+    const raw = await readPass(false);
+    raws.push(raw.rate);
+    console.log(`(a) raw read, no decoding:    ${Math.round(raw.rate)} events/s   RSS ${raw.memory}`);
+    console.log(`    ${raw.cpu}`);
+    if (round === 1) {
+      const decoded = await readPass(true);
+      decodedRate = decoded.rate;
+      console.log(
+        `(b) read + decode (zod):      ${Math.round(decoded.rate)} events/s   RSS ${decoded.memory}`,
+      );
+      console.log(`    ${decoded.cpu}`);
+    }
+    const rebuild = await rebuildPass();
+    rebuilds.push(rebuild.rate);
+    const rows = await db.superSql(
+      `select (select count(*) from messages) || ' messages, ' || (select count(*) from conversations) || ' conversations, ' || (select count(*) from deliveries) || ' deliveries, ' || (select count(*) from llm_usage) || ' usage rows'`,
+    );
+    const { summary } = rebuild;
+    console.log(`(c) rebuild (replay):         ${Math.round(rebuild.rate)} events/s   RSS ${rebuild.memory}`);
+    console.log(`    ${rebuild.cpu}`);
+    console.log(`    wrote ${rows[0]}; batch ${BATCH} events per transaction, ${WRITERS} writers`);
+    console.log(
+      `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s writing (Postgres transactions): ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
+    );
+    console.log(`    this round: rebuild / raw read ${(rebuild.rate / raw.rate).toFixed(2)}`);
+  }
+  const bestRaw = Math.max(...raws);
+  const bestRebuild = Math.max(...rebuilds);
   console.log(
-    `    of ${(summary.elapsedMs / 1_000).toFixed(1)}s, ${(summary.projectMs / 1_000).toFixed(1)}s writing (Postgres transactions): ${Math.round(summary.events / (summary.projectMs / 1_000))} events/s for the writes alone`,
+    `best of ${ROUNDS}: raw read ${Math.round(bestRaw)} events/s, rebuild ${Math.round(bestRebuild)} events/s`,
   );
   console.log(
-    `ratio rebuild / raw read: ${(rebuildRate / raw.rate).toFixed(2)} (target >= 0.33); rebuild / read+decode: ${(rebuildRate / decoded.rate).toFixed(2)}`,
+    `ratio rebuild / raw read: ${(bestRebuild / bestRaw).toFixed(2)} (target >= 0.33); rebuild / read+decode: ${(bestRebuild / decodedRate).toFixed(2)}`,
   );
 } finally {
   await db.drop();
