@@ -1,72 +1,59 @@
 /** CPU accounting for the benchmarks, read from Linux's /proc (every function returns undefined elsewhere). */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** User + system CPU milliseconds a process has used, from /proc (undefined elsewhere). */
-export function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+/** Every process's pid, or undefined where there is no /proc. */
+function allPids(): number[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux)
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
   } catch {
     return undefined;
   }
+}
+
+/** A process's /proc file, or undefined (no /proc, or the process ended between listing and reading). */
+function procFile(pid: number, file: 'stat' | 'comm'): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of /proc/<pid>/stat after the command name: the state is [0], the parent pid [1]. */
+function statFields(pid: number): string[] | undefined {
+  const stat = procFile(pid, 'stat');
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The pids of the processes named `name`. */
+function named(name: string): number[] | undefined {
+  return allPids()?.filter((pid) => procFile(pid, 'comm')?.trim() === name);
+}
+
+/** User + system CPU milliseconds a process has used, from /proc (undefined elsewhere). */
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const fields = statFields(pid);
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux)
+  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : undefined;
 }
 
 /** {@link cpuMs} of a process and its children (a gateway's cluster workers). */
 export function treeCpuMs(pid: number | undefined): number | undefined {
   const own = cpuMs(pid);
   if (own === undefined) return undefined;
-  let total = own;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) total += cpuMs(Number(entry)) ?? 0;
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return total;
+  const children = allPids()?.filter((child) => Number(statFields(child)?.[1]) === pid) ?? [];
+  return children.reduce((total, child) => total + (cpuMs(child) ?? 0), own);
 }
 
 /** The pid of a local process by name, to account nats-server's CPU (undefined when not local or not Linux). */
 export function findProcess(name: string): number | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined; // not Linux: no CPU accounting
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return undefined;
+  return named(name)?.[0];
 }
 
 /** {@link cpuMs} summed over every process named `name` (all of Postgres' backends and workers). */
 export function namedCpuMs(name: string): number | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  let total = 0;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += cpuMs(Number(entry)) ?? 0;
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return total;
+  return named(name)?.reduce((total, pid) => total + (cpuMs(pid) ?? 0), 0);
 }
