@@ -21,10 +21,15 @@ import { parseArgs } from 'node:util';
 import { connectBus } from '@konstruct/bus';
 import { createEvent, encodeEvent } from '@konstruct/contracts';
 import { randomIds, sleep, systemClock } from '@konstruct/core';
-import { connectChannel, createTenant } from '@konstruct/db';
 import { decideSlackEvent } from '@konstruct/gateway';
 import { tenantSubject } from '@konstruct/names';
-import { createTestBus, createTestDatabase, FIXTURE_IDS, fixture } from '@konstruct/testkit';
+import {
+  createFixtureSlackTenant,
+  createTestBus,
+  createTestDatabase,
+  FIXTURE_IDS,
+  fixture,
+} from '@konstruct/testkit';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { cpuMs, findProcess, treeCpuMs } from './cpu.ts';
@@ -96,17 +101,7 @@ async function orchestrate(): Promise<void> {
   const key = randomBytes(32);
   const children: ChildProcess[] = [];
   try {
-    const tenant = await createTenant(db.orm, {
-      name: 'Bench',
-      slug: `bench-${randomBytes(3).toString('hex')}`,
-    });
-    await connectChannel(db.orm, key, tenant.id, {
-      channelType: 'slack',
-      workspaceId: FIXTURE_IDS.slackTeam,
-      botToken: 'xoxb-bench-token',
-      botUserId: FIXTURE_IDS.slackBotUser,
-      botId: FIXTURE_IDS.slackBotId,
-    });
+    const tenant = await createFixtureSlackTenant(db.orm, key, { name: 'Bench', slugPrefix: 'bench' });
 
     // 1. the ceiling: the same event bytes the gateway stores, from a plain publisher, many in flight
     const subject = tenantSubject(bus.topology, tenant.id, 'message.received', 'slack');

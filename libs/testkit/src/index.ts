@@ -48,3 +48,4 @@ export {
   startStack,
 } from './stack.ts';
 export { ACME, dumpLogs, GLOBEX, newTs, type System, slackFixture, startSystem } from './system.ts';
+export { createFixtureSlackTenant } from './tenants.ts';

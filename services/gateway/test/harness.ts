@@ -6,6 +6,7 @@ import type { Logger } from '@konstruct/core';
 import { connectChannel, createTenant, resolveConnection } from '@konstruct/db';
 import {
   captureLogs,
+  createFixtureSlackTenant,
   createTestBus,
   createTestDatabase,
   FIXTURE_IDS,
@@ -85,14 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [db, bus] = await Promise.all([createTestDatabase(), createTestBus()]);
   const key = randomBytes(32);
   const suffix = randomBytes(3).toString('hex');
-  const acme = await createTenant(db.orm, { name: 'Acme', slug: `acme-${suffix}` });
-  await connectChannel(db.orm, key, acme.id, {
-    channelType: 'slack',
-    workspaceId: FIXTURE_IDS.slackTeam,
-    botToken: 'xoxb-test-token',
-    botUserId: FIXTURE_IDS.slackBotUser,
-    botId: FIXTURE_IDS.slackBotId,
-  });
+  const acme = await createFixtureSlackTenant(db.orm, key, { name: 'Acme', slugPrefix: 'acme' });
   await connectChannel(db.orm, key, acme.id, {
     channelType: 'whatsapp',
     workspaceId: FIXTURE_IDS.whatsappPhoneNumberId,

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { sleep } from '@konstruct/core';
-import { connectChannel, createTenant } from '@konstruct/db';
 import {
+  createFixtureSlackTenant,
   createTestBus,
   createTestDatabase,
-  FIXTURE_IDS,
   fixture,
   type Stack,
   slackSignatureHeaders,
@@ -74,17 +73,7 @@ async function metricsText(): Promise<string> {
 beforeAll(async () => {
   [db, bus] = await Promise.all([createTestDatabase(), createTestBus()]);
   const key = randomBytes(32);
-  const tenant = await createTenant(db.orm, {
-    name: 'Workers',
-    slug: `workers-${randomBytes(3).toString('hex')}`,
-  });
-  await connectChannel(db.orm, key, tenant.id, {
-    channelType: 'slack',
-    workspaceId: FIXTURE_IDS.slackTeam,
-    botToken: 'xoxb-workers',
-    botUserId: FIXTURE_IDS.slackBotUser,
-    botId: FIXTURE_IDS.slackBotId,
-  });
+  await createFixtureSlackTenant(db.orm, key, { name: 'Workers', slugPrefix: 'workers' });
   port = await freePort();
   stack = startStack({
     services: ['gateway'],
