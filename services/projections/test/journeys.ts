@@ -170,3 +170,18 @@ export function receipt(
     { clock: manualClock(atMs + 50), ids: randomIds },
   );
 }
+
+/**
+ * A small batch of everything the projections read, in stream order: four journeys (Slack and WhatsApp by
+ * turns) and two receipts for the second one's reply, the later status arriving first.
+ */
+export function mixedBatch(tenantId: string, agentId: string): KonstructEvent[] {
+  const reply = `wamid.OUT${tenantId.slice(0, 8)}1`;
+  return [
+    ...[0, 1, 2, 3].flatMap((index) =>
+      journey({ tenantId, agentId, index, channel: index % 2 ? 'whatsapp' : 'slack' }),
+    ),
+    receipt(tenantId, '106540352242922', reply, 'read', Date.UTC(2026, 10, 26, 9, 0, 9)),
+    receipt(tenantId, '106540352242922', reply, 'sent', Date.UTC(2026, 10, 26, 9, 0, 3)),
+  ];
+}

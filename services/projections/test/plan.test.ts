@@ -2,29 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BatchPlan, planBatch } from '../src/index.ts';
-import { journey, receipt } from './journeys.ts';
+import { mixedBatch } from './journeys.ts';
 
 const tenantId = randomUUID();
 const agentId = randomUUID();
-const events = [
-  ...[0, 1, 2, 3].flatMap((index) =>
-    journey({ tenantId, agentId, index, channel: index % 2 ? 'whatsapp' : 'slack' }),
-  ),
-  receipt(
-    tenantId,
-    '106540352242922',
-    `wamid.OUT${tenantId.slice(0, 8)}1`,
-    'read',
-    Date.UTC(2026, 10, 26, 9, 0, 9),
-  ),
-  receipt(
-    tenantId,
-    '106540352242922',
-    `wamid.OUT${tenantId.slice(0, 8)}1`,
-    'sent',
-    Date.UTC(2026, 10, 26, 9, 0, 3),
-  ),
-];
+const events = mixedBatch(tenantId, agentId);
 
 /** A plan with its rows in key order, so two plans compare regardless of the order rows were first seen. */
 function canonical(plan: BatchPlan): Record<string, unknown> {

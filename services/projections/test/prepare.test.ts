@@ -2,22 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ValidationError } from '@konstruct/core';
 import { describe, expect, it } from 'vitest';
 import { prepareProjection, tenantBatch } from '../src/prepare.ts';
-import { journey, receipt } from './journeys.ts';
+import { journey, mixedBatch } from './journeys.ts';
 
 const tenantId = randomUUID();
 const agentId = randomUUID();
-const events = [
-  ...[0, 1, 2, 3, 4].flatMap((index) =>
-    journey({ tenantId, agentId, index, channel: index % 2 ? 'whatsapp' : 'slack' }),
-  ),
-  receipt(
-    tenantId,
-    '106540352242922',
-    `wamid.OUT${tenantId.slice(0, 8)}1`,
-    'read',
-    Date.UTC(2026, 10, 26, 9, 1),
-  ),
-];
+const events = mixedBatch(tenantId, agentId);
 
 describe('tenantBatch (replay prepares each event as it decodes it)', () => {
   it('prepares the same statement parameters, one event at a time, as the whole batch at once', () => {
@@ -42,7 +31,8 @@ describe('tenantBatch (replay prepares each event as it decodes it)', () => {
     for (const event of rest) batch.add(event);
     const prepared = batch.finish();
     expect(prepared.events).toBe(events.length);
-    expect(prepared.serialized.counts.messages).toBe(10);
+    // four journeys: each person's message and its reply
+    expect(prepared.serialized.counts.messages).toBe(8);
   });
 
   it('refuses a tenant id that is not one', () => {
