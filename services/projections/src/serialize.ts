@@ -94,9 +94,25 @@ export interface WriteCounts {
   usage: number;
 }
 
+/**
+ * Each read-model table by the name its rows have in a {@link BatchPlan} and its count in {@link WriteCounts},
+ * in the order a batch writes them: messages before conversations' recount, deliveries and receipts before
+ * the receipt refresh.
+ */
+export const TABLE_SPECS = {
+  messages: messagesTable,
+  conversations: conversationsTable,
+  deliveries: deliveriesTable,
+  receipts: receiptsTable,
+  usage: usageTable,
+} as const satisfies Record<keyof WriteCounts, TableSpec>;
+
+const TABLE_ORDER = Object.keys(TABLE_SPECS) as (keyof WriteCounts)[];
+
 /** A plan turned into the statements' parameters: the CPU half of a write, done before the transaction. */
 export interface SerializedPlan {
-  tables: { params: string[]; rows: number; count: keyof WriteCounts }[];
+  /** The tables with rows to write, in {@link TABLE_SPECS} order, each with one array literal per column. */
+  tables: { table: keyof WriteCounts; params: string[] }[];
   counts: WriteCounts;
   /** Conversation ids to recount, in order, as an array literal. */
   touchedConversations: string | undefined;
@@ -109,14 +125,6 @@ export interface SerializedPlan {
  * row (replay) can prepare the next batch while Postgres writes the previous one.
  */
 export function serializePlan(plan: BatchPlan): SerializedPlan {
-  // messages before conversations' recount, deliveries and receipts before the receipt refresh
-  const order: [TableSpec, readonly Row[], keyof WriteCounts][] = [
-    [messagesTable, plan.messages, 'messages'],
-    [conversationsTable, plan.conversations, 'conversations'],
-    [deliveriesTable, plan.deliveries, 'deliveries'],
-    [receiptsTable, plan.receipts, 'receipts'],
-    [usageTable, plan.usage, 'usage'],
-  ];
   const counts: WriteCounts = {
     messages: plan.messages.length,
     conversations: plan.conversations.length,
@@ -128,13 +136,10 @@ export function serializePlan(plan: BatchPlan): SerializedPlan {
     [k.channel, k.workspaceId, k.platformMessageId].join('\u0001'),
   );
   return {
-    tables: order
-      .filter(([, rows]) => rows.length > 0)
-      .map(([spec, rows, count]) => ({
-        params: columnArrays(spec, byKey(spec, rows)),
-        rows: rows.length,
-        count,
-      })),
+    tables: TABLE_ORDER.filter((table) => plan[table].length > 0).map((table) => ({
+      table,
+      params: columnArrays(TABLE_SPECS[table], byKey(TABLE_SPECS[table], plan[table])),
+    })),
     counts,
     touchedConversations:
       plan.touchedConversations.length > 0

@@ -1,16 +1,8 @@
 import { executeBound } from '@konstruct/db';
 import { RECEIPT_STATUSES } from '@konstruct/db/statuses';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  type Column,
-  conversationsTable,
-  deliveriesTable,
-  messagesTable,
-  receiptsTable,
-  type TableSpec,
-  usageTable,
-} from './plan.ts';
-import type { SerializedPlan, WriteCounts } from './serialize.ts';
+import { type Column, receiptsTable, type TableSpec } from './plan.ts';
+import { type SerializedPlan, TABLE_SPECS, type WriteCounts } from './serialize.ts';
 
 /**
  * The SQL half of the projections. Each table of a plan is written by ONE statement: the rows travel as one
@@ -77,14 +69,6 @@ export function upsertSql(spec: TableSpec, first = 2): string {
   return `${head}do update set ${updates.map((c) => `${quote(c.column)} = ${mergeExpr(c)}`).join(', ')}`;
 }
 
-const TABLES = {
-  messages: messagesTable,
-  conversations: conversationsTable,
-  deliveries: deliveriesTable,
-  receipts: receiptsTable,
-  usage: usageTable,
-} as const satisfies Record<keyof WriteCounts, TableSpec>;
-
 const combined = new Map<string, string>();
 
 /**
@@ -99,8 +83,8 @@ export function combinedUpsertSql(tables: readonly (keyof WriteCounts)[]): strin
   if (sql === undefined) {
     let first = 2;
     const parts = tables.map((table) => {
-      const part = upsertSql(TABLES[table], first);
-      first += TABLES[table].columns.length;
+      const part = upsertSql(TABLE_SPECS[table], first);
+      first += TABLE_SPECS[table].columns.length;
       return part;
     });
     const last = parts.pop()!;
@@ -163,7 +147,7 @@ export async function writeSerialized(
   { derived = true }: { derived?: boolean } = {},
 ): Promise<WriteCounts> {
   if (serialized.tables.length > 0) {
-    await executeBound(em, combinedUpsertSql(serialized.tables.map((t) => t.count)), [
+    await executeBound(em, combinedUpsertSql(serialized.tables.map((t) => t.table)), [
       tenantId,
       ...serialized.tables.flatMap((t) => t.params),
     ]);
