@@ -18,7 +18,6 @@ parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
   try {
     const batch = tenantBatch(tenantId, { projections });
     const unreadable: { seq: number; reason: string }[] = [];
-    let events = 0;
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
       try {
@@ -31,13 +30,13 @@ parentPort!.on('message', ({ id, bytes, ends, seqs }: PrepareRequest) => {
           );
         }
         batch.add(event);
-        events += 1;
       } catch (error) {
         unreadable.push({ seq: seqs[i]!, reason: describeError(error) });
       }
       start = ends[i]!;
     }
-    const prepared = { events, withoutTenant: 0, tenants: events > 0 ? [batch.finish()] : [] };
+    const tenant = batch.finish();
+    const prepared = { events: tenant.events, withoutTenant: 0, tenants: tenant.events > 0 ? [tenant] : [] };
     reply = { id, prepared, unreadable };
   } catch (error) {
     reply = { id, error: describeError(error) };

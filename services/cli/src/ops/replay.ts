@@ -13,6 +13,13 @@ import type { EndAt, StartAt } from './bounds.ts';
 import { type Prepared, startPreparer } from './preparer.ts';
 import { openRange } from './reader.ts';
 
+/** The stream sequences a batch covers, and how many events it holds. */
+interface BatchSpan {
+  first: number;
+  last: number;
+  count: number;
+}
+
 /** What to replay: one tenant, some read models, a range of its events. */
 export interface ReplayRequest {
   orm: Database;
@@ -139,7 +146,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   let failure: { error: unknown } | undefined;
   let projectMs = 0;
   let busySince = 0;
-  const project = async (prepared: PreparedBatch, seqs: { first: number; last: number; count: number }) => {
+  const project = async (prepared: PreparedBatch, seqs: BatchSpan) => {
     const result = await writePrepared(orm, prepared, { rebuilding: rebuild });
     for (const [table, n] of Object.entries(result.rows)) rows[table] = (rows[table] ?? 0) + n;
     events += seqs.count;
@@ -147,7 +154,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
     lastSeq = Math.max(lastSeq ?? seqs.last, seqs.last);
     onProgress?.({ done: events, estimated: range.estimated, lastSeq, elapsedMs: clock.now() - startedAt });
   };
-  const launch = (prepared: PreparedBatch, seqs: { first: number; last: number; count: number }) => {
+  const launch = (prepared: PreparedBatch, seqs: BatchSpan) => {
     if (inFlight.size === 0) busySince = clock.now();
     const write: Promise<void> = project(prepared, seqs)
       .catch((error: unknown) => {
@@ -159,8 +166,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
       });
     inFlight.add(write);
   };
-  const preparing: { prepared: Promise<Prepared>; seqs: { first: number; last: number; count: number } }[] =
-    [];
+  const preparing: { prepared: Promise<Prepared>; seqs: BatchSpan }[] = [];
   const launchNext = async () => {
     const { prepared, seqs } = preparing.shift()!;
     const batch = await prepared;
