@@ -4,11 +4,13 @@
  * verifies and acknowledges. Loopback only, real NATS and Postgres, its own database and streams, cleaned up.
  *
  * The gateway runs as its real composition root (services/gateway/src/main.ts) in a child process, Bolt in
- * another; autocannon drives both from this process with the same signed requests, each with a unique event.
+ * another; a lean keep-alive load generator (./load.ts) drives both from this process with the same signed
+ * requests, each with a unique event (`--generator autocannon` drives them with autocannon instead, to compare).
  *
  * Options (all optional): --duration <s> per run (default 4), --levels 1,8,32,64,128, --rounds <n> alternating
  * runs per level of which the faster counts (default 2), --inflight <n> publishes in flight for the ceiling
- * (default 256), --workers <n> also runs the gateway with GATEWAY_WORKERS=n at levels >= 32 (default 2; 1 skips it).
+ * (default 256), --workers <n> also runs the gateway with GATEWAY_WORKERS=n at levels >= 32 (default 2; 1 skips it),
+ * --generator lean|autocannon (default lean).
  * The ceiling is measured before and after the HTTP runs; the higher one counts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,6 +35,7 @@ import {
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { cpuMs, findProcess, treeCpuMs } from './cpu.ts';
+import { type LoadResult, type RawRequest, rawRequest, runLoad } from './load.ts';
 
 const Args = z.object({
   duration: z.coerce.number().positive().max(60).default(4),
@@ -46,6 +49,7 @@ const Args = z.object({
   bolt: z.coerce.number().int().positive().optional(),
   bare: z.coerce.number().int().positive().optional(),
   workers: z.coerce.number().int().min(1).max(16).default(2),
+  generator: z.enum(['lean', 'autocannon']).default('lean'),
 });
 const { values } = parseArgs({
   options: {
@@ -56,6 +60,7 @@ const { values } = parseArgs({
     bolt: { type: 'string' },
     bare: { type: 'string' },
     workers: { type: 'string' },
+    generator: { type: 'string' },
   },
 });
 const args = Args.parse(values);
@@ -63,7 +68,10 @@ const SIGNING_SECRET = 'bench-signing-secret';
 /** Requests signed ahead of each run: more than any target here answers in one run. */
 const POOL = Math.ceil(args.duration * 40_000);
 
-// ---- the load generator's minimal view of autocannon (it ships no types) ----
+/** What one run of either load generator reports. */
+type LoadOutcome = Pick<LoadResult, 'ok' | 'non2xx' | 'errors' | 'rps' | 'p50' | 'p99'>;
+
+// ---- the minimal view of autocannon (it ships no types), the generator `--generator autocannon` uses ----
 interface CannonResult {
   requests: { average: number };
   latency: { p50: number; p99: number };
@@ -198,7 +206,7 @@ async function orchestrate(): Promise<void> {
     const gatewayRows: Row[] = [];
     const boltRows: Row[] = [];
     refill(POOL);
-    let answered = (await drive(gatewayPort, 16, 2))['2xx'];
+    let answered = (await drive(gatewayPort, 16, 2)).ok;
     poolNext = 0;
     await drive(boltPort, 16, 2);
     for (const connections of args.levels) {
@@ -244,7 +252,7 @@ async function orchestrate(): Promise<void> {
     let clusterRows: Row[] = [];
     if (clustered) {
       refill(POOL);
-      answered += (await drive(clusterPort, 16, 2))['2xx'];
+      answered += (await drive(clusterPort, 16, 2)).ok;
       clusterRows = await busyLevels(`gateway ×${args.workers}`, clusterPort, clustered.pid, true);
     }
     const stored = (await bus.jsm.streams.info(bus.topology.streams.events)).state.messages - before;
@@ -308,16 +316,43 @@ function signedRequest(): { body: string; headers: Record<string, string> } {
  * spends answering one. Gateway rounds take fresh ones (each event is stored once, so each must be new); Bolt and
  * the bare server, which store nothing, reuse the round's. Timestamps stay well within Slack's 5 minutes.
  */
-let pool: { body: string; headers: Record<string, string> }[] = [];
+interface Signed {
+  body: string;
+  headers: Record<string, string>;
+  /** The whole request as bytes, for the lean generator. */
+  raw?: RawRequest;
+}
+let pool: Signed[] = [];
 let poolNext = 0;
 let poolMisses = 0;
 function refill(count: number): void {
-  pool = Array.from({ length: count }, signedRequest);
+  pool = Array.from({ length: count }, () => {
+    const signed: Signed = signedRequest();
+    if (args.generator === 'lean') signed.raw = rawRequest('/slack/events', signed.headers, signed.body);
+    return signed;
+  });
   poolNext = 0;
 }
+function nextSigned(): Signed {
+  const next = pool[poolNext++];
+  if (next) return next;
+  poolMisses++;
+  return signedRequest();
+}
 
-async function drive(port: number, connections: number, seconds: number): Promise<CannonResult> {
-  return autocannon({
+async function drive(port: number, connections: number, seconds: number): Promise<LoadOutcome> {
+  if (args.generator === 'lean') {
+    return runLoad({
+      port,
+      connections,
+      seconds,
+      next: () => {
+        const signed = nextSigned();
+        return signed.raw ?? rawRequest('/slack/events', signed.headers, signed.body);
+      },
+    });
+  }
+  const r = await autocannon({
     url: `http://127.0.0.1:${port}/slack/events`,
     method: 'POST',
     connections,
@@ -326,16 +361,20 @@ async function drive(port: number, connections: number, seconds: number): Promis
     requests: [
       {
         setupRequest: (req: Record<string, unknown>) => {
-          let next = pool[poolNext++];
-          if (!next) {
-            poolMisses++;
-            next = signedRequest();
-          }
+          const next = nextSigned();
           return { ...req, method: 'POST', path: '/slack/events', body: next.body, headers: next.headers };
         },
       },
     ],
   });
+  return {
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+  };
 }
 
 async function level(target: string, port: number, connections: number, pid?: number): Promise<Row> {
@@ -344,17 +383,17 @@ async function level(target: string, port: number, connections: number, pid?: nu
   const r = await drive(port, connections, args.duration);
   const cpuAfter = [treeCpuMs(pid), cpuMs(natsPid), cpuMs(process.pid)];
   const perRequest = (i: number) =>
-    cpuBefore[i] !== undefined && cpuAfter[i] !== undefined && r['2xx'] > 0
-      ? ((cpuAfter[i]! - cpuBefore[i]!) * 1000) / r['2xx']
+    cpuBefore[i] !== undefined && cpuAfter[i] !== undefined && r.ok > 0
+      ? ((cpuAfter[i]! - cpuBefore[i]!) * 1000) / r.ok
       : undefined;
   const row: Row = {
     target,
     connections,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts + r.non2xx,
-    ok: r['2xx'],
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors + r.non2xx,
+    ok: r.ok,
     cpuUs: perRequest(0),
     natsCpuUs: perRequest(1),
     loadCpuUs: perRequest(2),
