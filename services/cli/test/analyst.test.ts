@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -142,7 +143,14 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await admin?.close();
-  server?.kill('SIGTERM');
+  if (server && server.exitCode === null) {
+    // the store is removed only once the server has stopped writing to it
+    const exited = once(server, 'exit');
+    server.kill('SIGTERM');
+    const killer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(killer);
+  }
   if (dir) await rm(dir, { recursive: true, force: true });
   await db?.drop();
 });
