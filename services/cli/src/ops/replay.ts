@@ -186,7 +186,9 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
         prepared,
         seqs: { first: batch[0]!.seq, last: batch.at(-1)!.seq, count: batch.length },
       });
-      if (preparing.length >= 2) await launchNext();
+      // two batches ahead of the writers while the worker prepares them; one prepared on this thread (while
+      // the worker starts) is ready at once and need not wait for the next
+      if (preparing.length >= (preparer.counts.worker > 0 ? 2 : 1)) await launchNext();
       if (failure) break;
     }
     // Ctrl-C: what is already written stays, batches still being prepared are left
