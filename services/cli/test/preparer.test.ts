@@ -40,7 +40,7 @@ describe('the replay’s preparer', () => {
       expect(here.prepared.events).toBe(48);
       expect(here.unreadable).toEqual([
         { seq: 105, reason: expect.stringMatching(/JSON|json/) },
-        { seq: 149, reason: expect.stringContaining(`on a subject of tenant ${tenantId}`) },
+        { seq: 149, reason: expect.stringContaining(`, not ${tenantId}`) },
       ]);
     } finally {
       await preparer.close();

@@ -81,7 +81,9 @@ export function tenantBatch(tenantId: string, options: ProjectOptions = {}): Ten
   return {
     add(event) {
       if (event.tenantid !== tenantId) {
-        throw new ValidationError(`event ${event.id} belongs to tenant ${event.tenantid}, not ${tenantId}`);
+        throw new ValidationError(
+          `event ${event.id} belongs to tenant ${event.tenantid ?? '(none)'}, not ${tenantId}`,
+        );
       }
       planner.add(event);
       events += 1;
