@@ -1,7 +1,7 @@
 import { UnavailableError } from '@konstruct/core';
 import type { Topology } from '@konstruct/names';
-import { createInbox, type Msg, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import { eventPublisher, type Publisher, type PublishResult } from './publish.ts';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { eventHeaders, eventPublisher, type Publisher, type PublishResult } from './publish.ts';
 
 /** A {@link Publisher} that must be closed: it holds a subscription and a timer. */
 export interface PipelinedPublisher extends Publisher {
@@ -103,9 +103,7 @@ export function createPipelinedPublisher(
         return;
       }
       const id = next++;
-      const h = natsHeaders();
-      h.set('Nats-Msg-Id', msgId);
-      h.set('Content-Type', 'application/cloudevents+json');
+      const h = eventHeaders(msgId);
       try {
         nc.publish(subject, payload, { reply: `${inbox}${id}`, headers: h });
       } catch (error) {

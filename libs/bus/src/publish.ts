@@ -2,7 +2,7 @@ import { type EventType, encodeEvent, type KonstructEvent } from '@konstruct/con
 import { UnavailableError } from '@konstruct/core';
 import { opsSubject, type Topology, tenantSubject } from '@konstruct/names';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 
 /** What JetStream said about a publish. */
 export interface PublishResult {
@@ -57,6 +57,17 @@ function channelOf(event: KonstructEvent): string | undefined {
 }
 
 /**
+ * The headers every stored event carries: its content type, and the JetStream message id when the caller
+ * publishes without the JetStream client (which otherwise sets it from `msgID`).
+ */
+export function eventHeaders(msgId?: string): MsgHdrs {
+  const h = natsHeaders();
+  if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
+  h.set('Content-Type', 'application/cloudevents+json');
+  return h;
+}
+
+/**
  * Creates the publisher for a topology. A publish that JetStream does not acknowledge within the timeout
  * (or with no stream listening) fails with {@link UnavailableError}: the caller must not treat it as stored.
  */
@@ -71,8 +82,7 @@ export function createPublisher(
     msgId: string,
     options: { timeoutMs?: number } = {},
   ): Promise<PublishResult> {
-    const h = natsHeaders();
-    h.set('Content-Type', 'application/cloudevents+json');
+    const h = eventHeaders();
     try {
       const ack = await js.publish(subject, payload, {
         msgID: msgId,
