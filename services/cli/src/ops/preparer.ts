@@ -49,26 +49,21 @@ export function startPreparer(tenantId: string, projections: readonly Projection
   const waiting = new Map<number, { resolve: (p: Prepared) => void; reject: (e: Error) => void }>();
   const counts = { here: 0, worker: 0 };
   let ready = false;
-  let markReady: () => void = () => {};
-  let failReady: (error: Error) => void = () => {};
-  const readyPromise = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    failReady = reject;
-  });
+  const readiness = Promise.withResolvers<void>();
   // nobody need wait for it: a worker that fails to start fails every batch sent to it
-  readyPromise.catch(() => undefined);
+  readiness.promise.catch(() => undefined);
   let nextId = 0;
   let stopped: Error | undefined;
   const failAll = (error: Error) => {
     stopped ??= error;
-    failReady(error);
+    readiness.reject(error);
     for (const { reject } of waiting.values()) reject(error);
     waiting.clear();
   };
   worker.on('message', (reply: PrepareReply) => {
     if ('ready' in reply) {
       ready = true;
-      markReady();
+      readiness.resolve();
       return;
     }
     const waiter = waiting.get(reply.id);
@@ -120,7 +115,7 @@ export function startPreparer(tenantId: string, projections: readonly Projection
 
   return {
     counts,
-    ready: readyPromise,
+    ready: readiness.promise,
     prepare(records) {
       if (stopped) return Promise.reject(stopped);
       return ready ? prepareOnWorker(records) : prepareHere(records);
