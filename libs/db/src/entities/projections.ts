@@ -9,6 +9,9 @@ import { Tenant, tenantTable } from './tenancy.ts';
  *
  * Strings from events are `text`: a projection must never refuse an event that passed its schema because a
  * platform sent a longer id than a varchar allowed.
+ *
+ * Their `tenant` is not a foreign key: Postgres checks it once per statement, not once per row, and deletes a
+ * deleted tenant's rows, through triggers (Migration20261126000005).
  */
 
 /** One conversation: a thread of a channel in which the agent was addressed. */
@@ -17,7 +20,7 @@ export const Conversation = defineEntity({
   ...tenantTable('conversations'),
   indexes: [{ name: 'conversations_tenant_last_message_idx', properties: ['tenant', 'lastMessageAt'] }],
   properties: {
-    tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     /** The conversation id the router gives (`message.routed`), stable per channel, workspace and thread. */
     id: p.text().primary(),
     channel: p.text(),
@@ -48,7 +51,7 @@ export const ProjectedMessage = defineEntity({
   // by conversation only: nothing reads messages by the one they answer (see Migration20261126000004)
   indexes: [{ name: 'messages_tenant_conversation_idx', properties: ['tenant', 'conversationId'] }],
   properties: {
-    tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     eventId: p.text().primary(),
     direction: p.enum(['in', 'out'] as const),
     conversationId: p.text().nullable(),
@@ -94,7 +97,7 @@ export const Delivery = defineEntity({
     },
   ],
   properties: {
-    tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     eventId: p.text().primary(),
     /** The `agent.replied` (or rejection notice) event that was delivered. */
     replyEventId: p.text(),
@@ -124,7 +127,7 @@ export const DeliveryReceipt = defineEntity({
   name: 'DeliveryReceipt',
   ...tenantTable('delivery_receipts'),
   properties: {
-    tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     channel: p.text().primary(),
     workspaceId: p.text().primary(),
     platformMessageId: p.text().primary(),
@@ -142,7 +145,7 @@ export const LlmUsage = defineEntity({
   ...tenantTable('llm_usage'),
   // no index beyond the key: usage is read per tenant, for every agent at once (see Migration20261126000004)
   properties: {
-    tenant: () => p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     /** The `agent.replied` event id. */
     eventId: p.text().primary(),
     agentId: p.uuid(),

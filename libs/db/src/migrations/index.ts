@@ -3,6 +3,7 @@ import { Migration20261126000001_tenancy } from './Migration20261126000001_tenan
 import { Migration20261126000002_app_access } from './Migration20261126000002_app_access.ts';
 import { Migration20261126000003_projections } from './Migration20261126000003_projections.ts';
 import { Migration20261126000004_read_model_indexes } from './Migration20261126000004_read_model_indexes.ts';
+import { Migration20261126000005_read_model_tenant_checks } from './Migration20261126000005_read_model_tenant_checks.ts';
 
 /** Every migration in order. Listed explicitly so they load the same under Node and vitest. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126000002_app_access', class: Migration20261126000002_app_access },
   { name: 'Migration20261126000003_projections', class: Migration20261126000003_projections },
   { name: 'Migration20261126000004_read_model_indexes', class: Migration20261126000004_read_model_indexes },
+  {
+    name: 'Migration20261126000005_read_model_tenant_checks',
+    class: Migration20261126000005_read_model_tenant_checks,
+  },
 ];
