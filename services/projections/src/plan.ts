@@ -23,6 +23,11 @@ export type Merge =
   | 'least'
   /** The latest time. */
   | 'greatest'
+  /**
+   * Added up: a running count, which a later recount from the counted rows replaces (so, unlike the other
+   * rules, it is not the final word: see {@link conversationsTable}).
+   */
+  | 'sum'
   /** The value furthest along this order. */
   | { furthest: readonly string[] }
   /** The value that came with the earliest time in this other (timestamp) column, e.g. a conversation's agent. */
@@ -62,6 +67,13 @@ export const conversationsTable: TableSpec = {
     col('agentId', 'uuid', { earliestBy: 'firstMessageAt' }),
     col('firstMessageAt', 'timestamptz', 'least'),
     col('lastMessageAt', 'timestamptz', 'greatest'),
+    // the batch's messages in the conversation (see countedConversations), added up as batches are written;
+    // every write path then recounts them from `messages` (the live consumer and a range replay in each
+    // transaction, a rebuild once at its end), so a redelivered event cannot count twice. A rebuild's writers
+    // cannot recount (they do not see each other's rows); its final recount compares every conversation and
+    // rewrites only those these sums got wrong (a message counted in two batches, live traffic meanwhile).
+    col('messagesIn', 'int', 'sum'),
+    col('messagesOut', 'int', 'sum'),
   ],
 };
 
@@ -185,6 +197,7 @@ function compileMerge(spec: TableSpec, merge: Merge): ColumnMerge {
   if (spec.onConflict === 'ignore' || merge === 'first') return (a, b) => a ?? b;
   if (merge === 'least') return (a, b) => (a === null ? b : earliest(String(a), String(b)));
   if (merge === 'greatest') return (a, b) => (a === null ? b : latest(String(a), String(b)));
+  if (merge === 'sum') return (a, b) => (a === null ? b : Number(a) + Number(b));
   if (merge === 'key') throw new Error('a key column is not merged');
   if ('earliestBy' in merge) {
     const by = merge.earliestBy;
@@ -304,6 +317,25 @@ class Accumulator {
       if (merged !== current) this.rows.set(key, merged);
     }
   }
+}
+
+/**
+ * A batch's conversation rows, each with how many of the batch's messages (rows, so an event seen twice
+ * counts once) are in it, by direction: what the conversation's upsert adds to its stored counts.
+ */
+function countedConversations(conversations: Map<string, Row>, messages: Iterable<Row>): Row[] {
+  for (const row of conversations.values()) {
+    row.messagesIn = 0;
+    row.messagesOut = 0;
+  }
+  for (const message of messages) {
+    const row =
+      typeof message.conversationId === 'string' ? conversations.get(message.conversationId) : undefined;
+    if (!row) continue;
+    if (message.direction === 'in') row.messagesIn = (row.messagesIn as number) + 1;
+    else row.messagesOut = (row.messagesOut as number) + 1;
+  }
+  return [...conversations.values()];
 }
 
 /**
@@ -556,7 +588,7 @@ export function createPlanner(selected: readonly ProjectionName[] = PROJECTION_N
   };
 
   const finish = (): BatchPlan => ({
-    conversations: [...conversations.rows.values()],
+    conversations: countedConversations(conversations.rows, messages.rows.values()),
     messages: [...messages.rows.values()],
     deliveries: [...deliveries.rows.values()],
     receipts: [...receipts.rows.values()],

@@ -26,6 +26,7 @@ function mergeExpr({ column, merge }: Column): string {
   if (merge === 'first') return `coalesce(${stored}, ${incoming})`;
   if (merge === 'least') return `least(${stored}, ${incoming})`;
   if (merge === 'greatest') return `greatest(${stored}, ${incoming})`;
+  if (merge === 'sum') return `${stored} + ${incoming}`;
   if (merge === 'key') return stored;
   if ('earliestBy' in merge) {
     const by = quote(merge.earliestBy.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BatchPlan, planBatch } from '../src/index.ts';
-import { mixedBatch } from './journeys.ts';
+import { journey, mixedBatch } from './journeys.ts';
 
 const tenantId = randomUUID();
 const agentId = randomUUID();
@@ -36,6 +36,24 @@ describe('planBatch', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("gives each conversation row the batch's messages in it, by direction, each message once", () => {
+    // journeys 0 and 3 share a thread; journey 4 stops before it is answered
+    const batch = [
+      ...journey({ tenantId, agentId, index: 0 }),
+      ...journey({ tenantId, agentId, index: 3 }),
+      ...journey({ tenantId, agentId, index: 4, until: 'routed' }),
+    ];
+    const counts = (plan: BatchPlan) =>
+      plan.conversations.map((c) => [c.threadId, c.messagesIn, c.messagesOut]).sort();
+    const expected = [
+      ['1700000000.000000', 2, 2],
+      ['1700000000.000001', 1, 0],
+    ];
+    expect(counts(planBatch(batch))).toEqual(expected);
+    // a redelivered event in the same batch does not count its message again
+    expect(counts(planBatch([...batch, ...batch.slice(0, 5)]))).toEqual(expected);
   });
 
   it('writes only the selected read models', () => {
