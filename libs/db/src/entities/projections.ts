@@ -11,7 +11,8 @@ import { Tenant, tenantTable } from './tenancy.ts';
  * platform sent a longer id than a varchar allowed.
  *
  * Their `tenant` is not a foreign key: Postgres checks it once per statement, not once per row, and deletes a
- * deleted tenant's rows, through triggers (Migration20261126000005).
+ * deleted tenant's rows, through triggers (Migration20261126000005). Their key and indexed ids compare bytewise
+ * (`collation('C')`, Migration20261126000006).
  */
 
 /** One conversation: a thread of a channel in which the agent was addressed. */
@@ -22,7 +23,7 @@ export const Conversation = defineEntity({
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     /** The conversation id the router gives (`message.routed`), stable per channel, workspace and thread. */
-    id: p.text().primary(),
+    id: p.text().collation('C').primary(),
     channel: p.text(),
     workspaceId: p.text(),
     channelId: p.text(),
@@ -52,9 +53,9 @@ export const ProjectedMessage = defineEntity({
   indexes: [{ name: 'messages_tenant_conversation_idx', properties: ['tenant', 'conversationId'] }],
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
-    eventId: p.text().primary(),
+    eventId: p.text().collation('C').primary(),
     direction: p.enum(['in', 'out'] as const),
-    conversationId: p.text().nullable(),
+    conversationId: p.text().collation('C').nullable(),
     /** For a reply: the inbound message's event id. */
     inReplyTo: p.text().nullable(),
     channel: p.text().nullable(),
@@ -98,17 +99,17 @@ export const Delivery = defineEntity({
   ],
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
-    eventId: p.text().primary(),
+    eventId: p.text().collation('C').primary(),
     /** The `agent.replied` (or rejection notice) event that was delivered. */
     replyEventId: p.text(),
     /** The inbound message's event id. */
     inReplyTo: p.text(),
-    channel: p.text(),
-    workspaceId: p.text(),
+    channel: p.text().collation('C'),
+    workspaceId: p.text().collation('C'),
     channelId: p.text(),
     threadId: p.text(),
     outcome: p.enum(['succeeded', 'failed'] as const),
-    platformMessageId: p.text().nullable(),
+    platformMessageId: p.text().collation('C').nullable(),
     reason: p.text().nullable(),
     /** The platform's answer, trimmed to what matters. */
     response: p.json<Record<string, unknown>>(),
@@ -128,9 +129,9 @@ export const DeliveryReceipt = defineEntity({
   ...tenantTable('delivery_receipts'),
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
-    channel: p.text().primary(),
-    workspaceId: p.text().primary(),
-    platformMessageId: p.text().primary(),
+    channel: p.text().collation('C').primary(),
+    workspaceId: p.text().collation('C').primary(),
+    platformMessageId: p.text().collation('C').primary(),
     status: p.enum(RECEIPT_STATUSES),
     /** When the platform says the status was reached. */
     at: p.datetime(),
@@ -147,7 +148,7 @@ export const LlmUsage = defineEntity({
   properties: {
     tenant: () => p.manyToOne(Tenant).primary().createForeignKeyConstraint(false),
     /** The `agent.replied` event id. */
-    eventId: p.text().primary(),
+    eventId: p.text().collation('C').primary(),
     agentId: p.uuid(),
     conversationId: p.text(),
     kind: p.text(),

@@ -4,6 +4,7 @@ import { Migration20261126000002_app_access } from './Migration20261126000002_ap
 import { Migration20261126000003_projections } from './Migration20261126000003_projections.ts';
 import { Migration20261126000004_read_model_indexes } from './Migration20261126000004_read_model_indexes.ts';
 import { Migration20261126000005_read_model_tenant_checks } from './Migration20261126000005_read_model_tenant_checks.ts';
+import { Migration20261126000006_read_model_key_collation } from './Migration20261126000006_read_model_key_collation.ts';
 
 /** Every migration in order. Listed explicitly so they load the same under Node and vitest. */
 export const migrationsList: MigrationObject[] = [
@@ -14,5 +15,9 @@ export const migrationsList: MigrationObject[] = [
   {
     name: 'Migration20261126000005_read_model_tenant_checks',
     class: Migration20261126000005_read_model_tenant_checks,
+  },
+  {
+    name: 'Migration20261126000006_read_model_key_collation',
+    class: Migration20261126000006_read_model_key_collation,
   },
 ];
