@@ -71,6 +71,27 @@ describe("the read models' tenant, checked per statement", () => {
     expect((await counts(tenant)).messages).toBe(1);
   });
 
+  it('refuses a statement whose rows name several tenants when one of them does not exist', async () => {
+    const ghost = randomUUID();
+    const row = (tenant: string, key: string) => `('${tenant}', '${key}', 'in', 'received', now())`;
+    // only a superuser gets past row-level security to write several tenants' rows at once
+    await expect(
+      db.superSql(
+        `insert into messages (tenant_id, event_id, direction, status, last_event_at)
+         values ${row(acme, 'mixed-1')}, ${row(ghost, 'mixed-2')}, ${row(globex, 'mixed-3')}`,
+      ),
+    ).rejects.toThrow(
+      new RegExp(`violates foreign key constraint "messages_tenant_id_foreign"[\\s\\S]*${ghost}`),
+    );
+    expect(await db.superSql(`select count(*) from messages where event_id like 'mixed-%'`)).toEqual(['0']);
+    await db.superSql(
+      `insert into messages (tenant_id, event_id, direction, status, last_event_at)
+       values ${row(acme, 'mixed-4')}, ${row(globex, 'mixed-5')}`,
+    );
+    expect(await db.superSql(`select count(*) from messages where event_id like 'mixed-%'`)).toEqual(['2']);
+    await db.superSql(`delete from messages where event_id like 'mixed-%'`);
+  });
+
   it("deleting a tenant deletes its rows of every read model and no other tenant's", async () => {
     const doomed = (await createTenant(db.orm, { name: 'Umbrella', slug: 'umbrella' })).id;
     await writeEveryTable(doomed, 'd1');

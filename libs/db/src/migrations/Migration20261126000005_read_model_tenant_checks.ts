@@ -23,12 +23,26 @@ export class Migration20261126000005_read_model_tenant_checks extends Migration 
     this.addSql(`create function "read_model_tenants_exist"() returns trigger
       language plpgsql security definer set search_path = pg_catalog, public as $$
     declare
+      tenant uuid;
       missing uuid;
     begin
-      perform 1 from tenants t where t.id in (select n.tenant_id from new_rows n) for key share of t;
-      select n.tenant_id into missing from new_rows n
-       where not exists (select 1 from tenants t where t.id = n.tenant_id) limit 1;
-      if found then
+      select n.tenant_id into tenant from new_rows n limit 1;
+      if not found then
+        return null;
+      end if;
+      if exists (select 1 from new_rows n where n.tenant_id <> tenant) then
+        -- rows of several tenants (a superuser's, past row-level security): every tenant named is checked
+        perform 1 from tenants t where t.id in (select n.tenant_id from new_rows n) for key share of t;
+        select n.tenant_id into missing from new_rows n
+         where not exists (select 1 from tenants t where t.id = n.tenant_id) limit 1;
+      else
+        -- the common case, as row-level security makes every writer's: one tenant, one lookup
+        perform 1 from tenants t where t.id = tenant for key share of t;
+        if not found then
+          missing := tenant;
+        end if;
+      end if;
+      if missing is not null then
         raise exception using
           errcode = 'foreign_key_violation',
           message = format('insert or update on table "%s" violates foreign key constraint "%s_tenant_id_foreign"',
