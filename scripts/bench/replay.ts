@@ -9,8 +9,9 @@
  *   (b) the read with decoding (zod parsing of every envelope), which any reader of events pays, and
  *   (c) the rebuild through replay's code path (clear, read, decode, project) into a database of its own,
  * printing events/s, RSS sampled at 25/50/75/100% of each pass, and the CPU time per event of this process,
- * Postgres and nats-server over each pass. (a) and (c) alternate for BENCH_ROUNDS rounds (2); the ratio is
- * the best (c) over the best (a). BENCH_BATCH sets the events per fetch and per transaction (2,000),
+ * Postgres and nats-server over each pass. (a) and (c) alternate for BENCH_ROUNDS rounds (3); the ratio is
+ * the best (c) over the best (a), printed beside each round's own ratio (its two passes a few seconds apart,
+ * which on a machine whose speed drifts from minute to minute compare like with like) and their median. BENCH_BATCH sets the events per fetch and per transaction (2,000),
  * BENCH_WRITERS the rebuild's concurrent transactions (2).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -28,7 +29,7 @@ import { cpuMs, findProcess, namedCpuMs } from './cpu.ts';
 const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 50_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 2_000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const mb = () => Math.round(process.memoryUsage().rss / 1_048_576);
 
 /** Records RSS when a pass crosses 25, 50, 75 and 100% of its events. */
@@ -187,6 +188,8 @@ try {
     );
     console.log(`    this round: rebuild / raw read ${(rebuild.rate / raw.rate).toFixed(2)}`);
   }
+  const perRound = rebuilds.map((rate, i) => rate / raws[i]!);
+  const median = [...perRound].sort((x, y) => x - y)[Math.floor((perRound.length - 1) / 2)]!;
   const bestRaw = Math.max(...raws);
   const bestRebuild = Math.max(...rebuilds);
   console.log(
@@ -194,6 +197,9 @@ try {
   );
   console.log(
     `ratio rebuild / raw read: ${(bestRebuild / bestRaw).toFixed(2)} (target >= 0.33); rebuild / read+decode: ${(bestRebuild / decodedRate).toFixed(2)}`,
+  );
+  console.log(
+    `each round's rebuild / raw read: ${perRound.map((r) => r.toFixed(2)).join(', ')} (median ${median.toFixed(2)})`,
   );
 } finally {
   await db.drop();
