@@ -34,21 +34,27 @@ function element(text: string): string {
   return ESCAPED.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
 }
 
+// what a string element may need: a quote or backslash escaped, or a character Postgres text refuses
+// dropped (NUL, or half of a surrogate pair; whole pairs match too and are left alone by storable)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters looked for
+const SPECIAL = /["\\\u0000\uD800-\uDFFF]/;
+
+/** A string value as an array element, made storable: one test for the common string that needs nothing. */
+function textElement(text: string): string {
+  return SPECIAL.test(text) ? element(storable(text)) : `"${text}"`;
+}
+
 /**
- * A Postgres array literal (`{"a",NULL,"b"}`): every string quoted, so none is read as NULL or split at a
- * comma, with `"` and `\` escaped. Built here rather than by the driver, which escapes every element with
- * two regular expressions: this is the hottest loop of a replay's CPU half.
+ * A Postgres array literal (`{"a",NULL,"b"}`): every string made storable and quoted, so none is read as NULL
+ * or split at a comma, with `"` and `\` escaped. Built here rather than by the driver, which escapes every
+ * element with two regular expressions: this is the hottest loop of a replay's CPU half.
  */
-export function arrayLiteral(values: readonly (string | number | null)[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    if (i > 0) out += ',';
-    if (value === null) out += 'NULL';
-    else if (typeof value === 'number') out += String(value);
-    else out += element(value);
-  }
-  return `${out}}`;
+function arrayLiteral(values: readonly (string | number | null)[]): string {
+  return `{${values.map(literalElement).join(',')}}`;
+}
+
+function literalElement(value: string | number | null): string {
+  return value === null ? 'NULL' : typeof value === 'number' ? String(value) : textElement(value);
 }
 
 /**
@@ -57,18 +63,16 @@ export function arrayLiteral(values: readonly (string | number | null)[]): strin
  * loop per column straight into the literal: this runs for every value a replay writes.)
  */
 export function columnArrays(spec: TableSpec, rows: readonly Row[]): string[] {
+  const parts: string[] = new Array(rows.length);
   return spec.columns.map(({ prop, type }) => {
-    let out = '{';
     for (let i = 0; i < rows.length; i++) {
-      if (i > 0) out += ',';
       const value = rows[i]![prop] ?? null;
-      if (value === null) out += 'NULL';
-      else if (type === 'jsonb') out += element(jsonText(value));
-      else if (typeof value === 'string') out += element(storable(value));
-      else if (typeof value === 'number') out += String(value);
-      else throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
+      if (type === 'jsonb') parts[i] = value === null ? 'NULL' : textElement(jsonText(value));
+      else if (value === null || typeof value === 'string' || typeof value === 'number') {
+        parts[i] = literalElement(value);
+      } else throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
     }
-    return `${out}}`;
+    return `{${parts.join(',')}}`;
   });
 }
 
@@ -82,6 +86,10 @@ function sortedBy<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
 /** Rows in the order of their keys, so concurrent writers take their row locks in one order. */
 function byKey(spec: TableSpec, rows: readonly Row[]): Row[] {
   const keys = spec.columns.filter((c) => c.merge === 'key').map((c) => c.prop);
+  if (keys.length === 1) {
+    const key = keys[0]!;
+    return sortedBy(rows, (row) => String(row[key]));
+  }
   return sortedBy(rows, (row) => keys.map((k) => String(row[k])).join('\u0001'));
 }
 
@@ -143,14 +151,14 @@ export function serializePlan(plan: BatchPlan): SerializedPlan {
     counts,
     touchedConversations:
       plan.touchedConversations.length > 0
-        ? arrayLiteral(sortedBy(plan.touchedConversations, (id) => id).map(storable))
+        ? arrayLiteral(sortedBy(plan.touchedConversations, (id) => id))
         : undefined,
     touchedPlatformMessages:
       platformMessages.length > 0
         ? [
-            arrayLiteral(platformMessages.map((k) => storable(k.channel))),
-            arrayLiteral(platformMessages.map((k) => storable(k.workspaceId))),
-            arrayLiteral(platformMessages.map((k) => storable(k.platformMessageId))),
+            arrayLiteral(platformMessages.map((k) => k.channel)),
+            arrayLiteral(platformMessages.map((k) => k.workspaceId)),
+            arrayLiteral(platformMessages.map((k) => k.platformMessageId)),
           ]
         : undefined,
   };

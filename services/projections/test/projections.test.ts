@@ -414,7 +414,7 @@ describe('the app role and odd input', () => {
     expect(await rowsOf(tenant, 'select text from messages')).toEqual([{ text: 'nulhere \ufffd' }]);
   });
 
-  it('a message whose text holds quotes, backslashes, commas, braces, the word NULL or nothing is stored as sent', async () => {
+  it('a message whose text holds quotes, backslashes, commas, braces, the word NULL, an emoji or nothing is stored as sent', async () => {
     const tenant = (await createTenant(db.orm, { name: 'Tyrell', slug: 'tyrell' })).id;
     const texts = [
       'say "hi", {please}',
@@ -423,6 +423,9 @@ describe('the app role and odd input', () => {
       '',
       ' spaced ',
       "it's\nmulti\tline",
+      // whole surrogate pairs (an emoji) are kept, with and without a character to escape beside them
+      'thanks 👋',
+      'say "👋"',
     ];
     const events = texts.map((text, i) => {
       const [event] = journey({ tenantId: tenant, agentId: randomUUID(), index: 40 + i, until: 'received' });
