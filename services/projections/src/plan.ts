@@ -228,14 +228,16 @@ function compile(spec: TableSpec): CompiledSpec {
   return done;
 }
 
-/** Folds `next` into `target` in place (rows of the same key); every non-key column ends up set, maybe to null. */
+/**
+ * Folds `next` into `target` in place (rows of the same key): a column `next` does not say (absent or null)
+ * keeps its stored value, absent stays absent (read as null).
+ */
 function mergeInto(spec: TableSpec, target: Row, next: Row): Row {
   if (spec.table === receiptsTable.table) return mergeReceipt(target, next);
   // `earliestBy` columns come first (see compile), so they read the stored time before it is folded
   for (const { prop, fold } of compile(spec).merges) {
-    const a = target[prop] ?? null;
-    const b = next[prop] ?? null;
-    target[prop] = b === null ? a : fold(a, b, target, next);
+    const b = next[prop];
+    if (b !== undefined && b !== null) target[prop] = fold(target[prop] ?? null, b, target, next);
   }
   return target;
 }
