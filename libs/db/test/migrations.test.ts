@@ -17,7 +17,15 @@ afterAll(async () => {
  * What the migrations make, read from the catalog: columns (with type and collation), constraints, indexes,
  * triggers, policies.
  */
-async function schema(): Promise<Record<string, string[]>> {
+interface Schema {
+  columns: string[];
+  constraints: string[];
+  indexes: string[];
+  triggers: string[];
+  policies: string[];
+}
+
+async function schema(): Promise<Schema> {
   const of = (sql: string) => db.superSql(sql);
   return {
     columns: await of(`select table_name, column_name, data_type, is_nullable, coalesce(collation_name, '')
@@ -41,7 +49,7 @@ describe('migrations', () => {
       // nothing left but the migrator's own bookkeeping
       expect(new Set(empty.columns.map((c) => c.split('\t')[0]))).toEqual(new Set(['mikro_orm_migrations']));
       // the schema after each migration, applied one at a time
-      const after: Record<string, string[]>[] = [];
+      const after: Schema[] = [];
       for (const { name } of migrationsList) {
         await owner.migrator.up({ to: name });
         after.push(await schema());
