@@ -60,7 +60,7 @@ function literalElement(value: string | number | null): string {
 /**
  * The rows of a table as the parameters of its {@link upsertSql}: one array literal per column, in the spec's
  * order, NULL where a row does not say. Strings are made storable; JSON columns travel as their text. (One
- * loop per column straight into the literal: this runs for every value a replay writes.)
+ * loop per column, its elements joined once: this runs for every value a replay writes.)
  */
 export function columnArrays(spec: TableSpec, rows: readonly Row[]): string[] {
   const parts: string[] = new Array(rows.length);
