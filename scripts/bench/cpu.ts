@@ -53,7 +53,17 @@ export function findProcess(name: string): number | undefined {
   return named(name)?.[0];
 }
 
-/** {@link cpuMs} summed over every process named `name` (all of Postgres' backends and workers). */
+/** CPU milliseconds of a process's children that ended and were waited for (cutime + cstime). */
+function reapedChildrenCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? (Number(fields[13]) + Number(fields[14])) * 10 : 0;
+}
+
+/**
+ * {@link cpuMs} summed over every process named `name` (all of Postgres' backends and workers), with what the
+ * ones that ended had used, as their parent (the postmaster) accounts it: a backend whose connection closes
+ * during a pass leaves the total rather than taking its CPU time out of it.
+ */
 export function namedCpuMs(name: string): number | undefined {
-  return named(name)?.reduce((total, pid) => total + (cpuMs(pid) ?? 0), 0);
+  return named(name)?.reduce((total, pid) => total + (cpuMs(pid) ?? 0) + reapedChildrenCpuMs(pid), 0);
 }
