@@ -38,6 +38,7 @@ export {
   slackSignatureHeaders,
   whatsappSignatureHeaders,
 } from './fixtures.ts';
+export { type JourneyParts, journeyEvents, receipt } from './journeys.ts';
 export { captureLogs, randomPrefix } from './misc.ts';
 export {
   SERVICES,

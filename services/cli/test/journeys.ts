@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createEvent,
-  derivedEventId,
-  type KonstructEvent,
-  type KonstructMessage,
-} from '@konstruct/contracts';
-import { type Clock, randomIds } from '@konstruct/core';
+import type { KonstructEvent, KonstructMessage } from '@konstruct/contracts';
+import type { Clock } from '@konstruct/core';
 import { conversationId } from '@konstruct/names';
+import { journeyEvents } from '@konstruct/testkit';
 
 /** What a journey is for. */
 export interface JourneyOptions {
   tenantId: string;
   agentId: string;
   connectionId: string;
-  /** Sets each event's time. */
-  clock: Clock;
+  /** Sets each event's time (the caller moves it on between journeys). */
+  clock: Clock & { advance(ms: number): void };
   /** Its number, to vary threads, senders and text. */
   n: number;
 }
@@ -28,7 +24,6 @@ const WORDS = ['invoice', 'refund', 'shipping', 'password', 'upgrade', 'contract
  * share a thread, so conversations hold several messages.
  */
 export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOptions): KonstructEvent[] {
-  const deps = { clock, ids: randomIds };
   const whatsapp = n % 4 === 3;
   // five messages per conversation, as a support thread goes: conversations stay small however long the history
   const thread = Math.floor(n / 5);
@@ -53,67 +48,21 @@ export function journey({ tenantId, agentId, connectionId, clock, n }: JourneyOp
     addressing: { direct: whatsapp, mentioned: !whatsapp, inThread: false },
     platform: {},
   };
-  const received = createEvent(
-    { type: 'message.received', source: '/konstruct/gateway', tenantId, id: receivedId, data: { message } },
-    deps,
-  );
-  const conversation = conversationId(message);
-  const routed = createEvent(
-    {
-      type: 'message.routed',
-      source: '/konstruct/router',
-      tenantId,
-      id: derivedEventId(received.id, 'message.routed'),
-      correlationId: received.id,
-      causationId: received.id,
-      data: { message, agentId, conversationId: conversation, reason: whatsapp ? 'direct' : 'mention' },
+  return journeyEvents({
+    tenantId,
+    agentId,
+    message,
+    ingressId: receivedId,
+    conversationId: conversationId(message),
+    reason: whatsapp ? 'direct' : 'mention',
+    reply: {
+      text: `Happy to help with the ${WORDS[n % WORDS.length]}: here is what I found for question ${n}.`,
+      model: 'llama3.2:3b',
+      provider: 'ollama-local',
+      usage: { promptTokens: 180 + (n % 40), completionTokens: 40 + (n % 25) },
+      latencyMs: 600 + (n % 300),
     },
-    deps,
-  );
-  const replied = createEvent(
-    {
-      type: 'agent.replied',
-      source: '/konstruct/orchestrator',
-      tenantId,
-      id: derivedEventId(routed.id, 'agent.replied'),
-      correlationId: received.id,
-      causationId: routed.id,
-      data: {
-        agentId,
-        conversationId: conversation,
-        inReplyTo: routed.id,
-        message,
-        reply: {
-          text: `Happy to help with the ${WORDS[n % WORDS.length]}: here is what I found for question ${n}.`,
-        },
-        kind: 'answer',
-        model: 'llama3.2:3b',
-        provider: 'ollama-local',
-        usage: { promptTokens: 180 + (n % 40), completionTokens: 40 + (n % 25) },
-        latencyMs: 600 + (n % 300),
-      },
-    },
-    deps,
-  );
-  const delivered = createEvent(
-    {
-      type: 'delivery.succeeded',
-      source: '/konstruct/orchestrator',
-      tenantId,
-      id: derivedEventId(replied.id, 'delivery.succeeded'),
-      correlationId: received.id,
-      causationId: replied.id,
-      data: {
-        channel,
-        workspaceId,
-        channelId,
-        threadId,
-        replyEventId: replied.id,
-        platformMessageId: whatsapp ? `wamid.out.${n}` : `1764151300.${String(n).padStart(6, '0')}`,
-        response: { ok: true },
-      },
-    },
-    deps,
-  );
-  return [received, routed, replied, delivered];
+    postedId: whatsapp ? `wamid.out.${n}` : `1764151300.${String(n).padStart(6, '0')}`,
+    clock,
+  });
 }

@@ -8,11 +8,11 @@ import {
   captureLogs,
   createTestBus,
   createTestDatabase,
+  receipt,
   type TestBus,
   type TestDatabase,
 } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { receipt } from '../../projections/test/journeys.ts';
 import { type ReplayRequest, replay } from '../src/ops/replay.ts';
 import { cliEnv, createTenant, konstruct, waitFor } from './helpers.ts';
 import { journey } from './journeys.ts';

@@ -4,24 +4,18 @@
  * local Postgres and NATS with a database and streams of its own. `npm run bench -w @konstruct/projections`.
  */
 import { consumerDefinitions, createPublisher, ensureConsumer } from '@konstruct/bus';
-import {
-  createEvent,
-  derivedEventId,
-  type KonstructEvent,
-  type KonstructMessage,
-} from '@konstruct/contracts';
+import type { KonstructEvent, KonstructMessage } from '@konstruct/contracts';
 import { createLogger, manualClock, randomIds } from '@konstruct/core';
 import { createAgent, createTenant, LlmUsage, tenantScope } from '@konstruct/db';
-import { createTestBus, createTestDatabase } from '@konstruct/testkit';
+import { createTestBus, createTestDatabase, journeyEvents } from '@konstruct/testkit';
 import { startProjectionConsumer } from './consumer.ts';
 import { PROJECTION_NAMES } from './plan.ts';
 import { clearProjections, projectEvents } from './project.ts';
 
 const JOURNEYS = Number(process.argv[2] ?? 2_000);
 
-function journeyEvents(tenantId: string, agentId: string, index: number): KonstructEvent[] {
+function journey(tenantId: string, agentId: string, index: number): KonstructEvent[] {
   const clock = manualClock(Date.UTC(2026, 10, 26) + index * 1_000);
-  const deps = { clock, ids: randomIds };
   const message: KonstructMessage = {
     tenantId,
     channel: 'slack',
@@ -36,57 +30,22 @@ function journeyEvents(tenantId: string, agentId: string, index: number): Konstr
     addressing: { direct: false, mentioned: true, inThread: false },
     platform: {},
   };
-  const id = `slack:T0ACME0001:Ev${tenantId.slice(0, 6)}${index}`;
-  const conversationId = `slack:T0ACME0001:C0GENERAL1:${message.threadId}`;
-  const common = { tenantId, correlationId: id, source: '/bench' };
-  const received = createEvent({ type: 'message.received', id, ...common, data: { message } }, deps);
-  const routed = createEvent(
-    {
-      type: 'message.routed',
-      id: derivedEventId(id, 'message.routed'),
-      ...common,
-      data: { message, agentId, conversationId, reason: 'mention' },
+  return journeyEvents({
+    tenantId,
+    agentId,
+    message,
+    ingressId: `slack:T0ACME0001:Ev${tenantId.slice(0, 6)}${index}`,
+    conversationId: `slack:T0ACME0001:C0GENERAL1:${message.threadId}`,
+    reply: {
+      text: `answer ${index}`,
+      model: 'bench',
+      provider: 'ollama',
+      usage: { promptTokens: 10, completionTokens: 5 },
+      latencyMs: 1,
     },
-    deps,
-  );
-  const replied = createEvent(
-    {
-      type: 'agent.replied',
-      id: derivedEventId(routed.id, 'agent.replied'),
-      ...common,
-      data: {
-        agentId,
-        conversationId,
-        inReplyTo: routed.id,
-        message,
-        reply: { text: `answer ${index}` },
-        kind: 'answer',
-        model: 'bench',
-        provider: 'ollama',
-        usage: { promptTokens: 10, completionTokens: 5 },
-        latencyMs: 1,
-      },
-    },
-    deps,
-  );
-  const delivered = createEvent(
-    {
-      type: 'delivery.succeeded',
-      id: derivedEventId(replied.id, 'delivery.succeeded'),
-      ...common,
-      data: {
-        channel: 'slack',
-        workspaceId: 'T0ACME0001',
-        channelId: 'C0GENERAL1',
-        threadId: message.threadId,
-        replyEventId: replied.id,
-        platformMessageId: `1700000001.${String(index).padStart(6, '0')}`,
-        response: { ok: true },
-      },
-    },
-    deps,
-  );
-  return [received, routed, replied, delivered];
+    postedId: `1700000001.${String(index).padStart(6, '0')}`,
+    clock,
+  });
 }
 
 const db = await createTestDatabase();
@@ -98,7 +57,7 @@ try {
   const agents = await Promise.all(tenants.map((t) => createAgent(db.orm, t.id, { name: 'A', role: 'r' })));
   // interleaved as the stream holds them: journeys of four tenants
   const events = Array.from({ length: JOURNEYS }, (_, i) =>
-    journeyEvents(tenants[i % 4]!.id, agents[i % 4]!.id, i),
+    journey(tenants[i % 4]!.id, agents[i % 4]!.id, i),
   ).flat();
   const clear = () => Promise.all(tenants.map((t) => clearProjections(db.orm, t.id, PROJECTION_NAMES)));
   console.log(`${events.length} events (${JOURNEYS} journeys of 4 events, 4 tenants)`);

@@ -1,10 +1,6 @@
-import {
-  createEvent,
-  derivedEventId,
-  type KonstructEvent,
-  type KonstructMessage,
-} from '@konstruct/contracts';
-import { manualClock, randomIds } from '@konstruct/core';
+import type { KonstructEvent, KonstructMessage } from '@konstruct/contracts';
+import { manualClock } from '@konstruct/core';
+import { journeyEvents, receipt } from '@konstruct/testkit';
 
 /** What one test journey looks like. */
 export interface JourneyOptions {
@@ -34,7 +30,6 @@ export function journey({
   until = 'receipt',
 }: JourneyOptions): KonstructEvent[] {
   const clock = manualClock(startMs);
-  const deps = { clock, ids: randomIds };
   const slack = channel === 'slack';
   const workspaceId = slack ? 'T0ACME0001' : '106540352242922';
   const thread = index % threads;
@@ -62,113 +57,31 @@ export function journey({
   const ingressId = slack
     ? `slack:${workspaceId}:Ev${tenantId.slice(0, 8)}x${index}`
     : `wa:${workspaceId}:${platformMessageId}`;
-  const conversationId = `${channel}:${workspaceId}:${channelId}:${threadId}`;
-  const events: KonstructEvent[] = [];
-  const received = createEvent(
-    { type: 'message.received', id: ingressId, tenantId, source: '/konstruct/gateway', data: { message } },
-    deps,
-  );
-  events.push(received);
-  if (until === 'received') return events;
-  clock.advance(15);
-  const routed = createEvent(
-    {
-      type: 'message.routed',
-      id: derivedEventId(ingressId, 'message.routed'),
-      tenantId,
-      source: '/konstruct/router',
-      correlationId: ingressId,
-      causationId: ingressId,
-      data: { message, agentId, conversationId, reason: 'mention' },
-    },
-    deps,
-  );
-  events.push(routed);
-  if (until === 'routed') return events;
-  clock.advance(800);
-  const replied = createEvent(
-    {
-      type: 'agent.replied',
-      id: derivedEventId(routed.id, 'agent.replied'),
-      tenantId,
-      source: '/konstruct/orchestrator',
-      correlationId: ingressId,
-      causationId: routed.id,
-      data: {
-        agentId,
-        conversationId,
-        inReplyTo: routed.id,
-        message,
-        reply: { text: `answer number ${index}` },
-        kind: 'answer',
-        model: 'llama3.2:3b',
-        provider: 'ollama',
-        usage: { promptTokens: 100 + index, completionTokens: 20 + index },
-        latencyMs: 750.4,
-      },
-    },
-    deps,
-  );
-  events.push(replied);
-  if (until === 'replied') return events;
-  clock.advance(120);
   const postedId = slack
     ? `1700001${String(index).padStart(3, '0')}.000200`
     : `wamid.OUT${tenantId.slice(0, 8)}${index}`;
-  const delivered = createEvent(
-    {
-      type: 'delivery.succeeded',
-      id: derivedEventId(replied.id, 'delivery.succeeded'),
-      tenantId,
-      source: '/konstruct/orchestrator',
-      correlationId: ingressId,
-      causationId: replied.id,
-      data: {
-        channel,
-        workspaceId,
-        channelId,
-        threadId,
-        replyEventId: replied.id,
-        platformMessageId: postedId,
-        response: { ok: true },
-      },
+  const events = journeyEvents({
+    tenantId,
+    agentId,
+    message,
+    ingressId,
+    conversationId: `${channel}:${workspaceId}:${channelId}:${threadId}`,
+    reply: {
+      text: `answer number ${index}`,
+      model: 'llama3.2:3b',
+      provider: 'ollama',
+      usage: { promptTokens: 100 + index, completionTokens: 20 + index },
+      latencyMs: 750.4,
     },
-    deps,
-  );
-  events.push(delivered);
-  if (until === 'delivered' || slack) return events;
+    postedId,
+    clock,
+    steps: [15, 800, 120],
+    until: until === 'receipt' ? 'delivered' : until,
+  });
+  if (until !== 'receipt' || slack) return events;
   clock.advance(2_000);
   events.push(receipt(tenantId, workspaceId, postedId, 'delivered', clock.now(), threadId));
   return events;
-}
-
-/** A WhatsApp receipt for a message the business sent. */
-export function receipt(
-  tenantId: string,
-  workspaceId: string,
-  platformMessageId: string,
-  status: 'sent' | 'delivered' | 'read' | 'failed',
-  atMs: number,
-  recipientId = '16505551234',
-): KonstructEvent {
-  return createEvent(
-    {
-      type: 'delivery.status',
-      id: `wa:${workspaceId}:status:${platformMessageId}:${status}`,
-      tenantId,
-      source: '/konstruct/gateway',
-      data: {
-        channel: 'whatsapp',
-        workspaceId,
-        platformMessageId,
-        status,
-        recipientId,
-        at: new Date(atMs).toISOString(),
-        errors: [],
-      },
-    },
-    { clock: manualClock(atMs + 50), ids: randomIds },
-  );
 }
 
 /**

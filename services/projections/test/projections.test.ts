@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createEvent, derivedEventId, type KonstructEvent } from '@konstruct/contracts';
 import { manualClock, randomIds } from '@konstruct/core';
 import { createAgent, createTenant, tenantScope } from '@konstruct/db';
-import { createTestDatabase, type TestDatabase } from '@konstruct/testkit';
+import { createTestDatabase, receipt, type TestDatabase } from '@konstruct/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearProjections, PROJECTION_NAMES, projectEvents, usageByAgent } from '../src/index.ts';
-import { journey, receipt } from './journeys.ts';
+import { journey } from './journeys.ts';
 
 const TABLES = {
   conversations: 'tenant_id, id',
