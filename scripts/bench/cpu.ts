@@ -32,12 +32,20 @@ function named(name: string): number[] | undefined {
   return allPids()?.filter((pid) => procFile(pid, 'comm')?.trim() === name);
 }
 
+/**
+ * CPU milliseconds from one read of a process's stat: its own user + system time (fields 14 and 15), and that
+ * of its children that ended and were waited for (16 and 17); in clock ticks, 100 per second on Linux.
+ */
+function cpuTimes(pid: number): { own: number; reaped: number } | undefined {
+  const fields = statFields(pid);
+  if (!fields) return undefined;
+  const ticks = (i: number) => Number(fields[i]) * 10;
+  return { own: ticks(11) + ticks(12), reaped: ticks(13) + ticks(14) };
+}
+
 /** User + system CPU milliseconds a process has used, from /proc (undefined elsewhere). */
 export function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  const fields = statFields(pid);
-  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux)
-  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : undefined;
+  return pid === undefined ? undefined : cpuTimes(pid)?.own;
 }
 
 /** {@link cpuMs} of a process and its children (a gateway's cluster workers). */
@@ -53,17 +61,14 @@ export function findProcess(name: string): number | undefined {
   return named(name)?.[0];
 }
 
-/** CPU milliseconds of a process's children that ended and were waited for (cutime + cstime). */
-function reapedChildrenCpuMs(pid: number): number {
-  const fields = statFields(pid);
-  return fields ? (Number(fields[13]) + Number(fields[14])) * 10 : 0;
-}
-
 /**
  * {@link cpuMs} summed over every process named `name` (all of Postgres' backends and workers), with what the
  * ones that ended had used, as their parent (the postmaster) accounts it: a backend whose connection closes
  * during a pass leaves the total rather than taking its CPU time out of it.
  */
 export function namedCpuMs(name: string): number | undefined {
-  return named(name)?.reduce((total, pid) => total + (cpuMs(pid) ?? 0) + reapedChildrenCpuMs(pid), 0);
+  return named(name)?.reduce((total, pid) => {
+    const times = cpuTimes(pid);
+    return times ? total + times.own + times.reaped : total;
+  }, 0);
 }
