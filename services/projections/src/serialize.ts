@@ -67,7 +67,8 @@ export function columnArrays(spec: TableSpec, rows: readonly Row[]): string[] {
   return spec.columns.map(({ prop, type }) => {
     for (let i = 0; i < rows.length; i++) {
       const value = rows[i]![prop] ?? null;
-      if (type === 'jsonb') parts[i] = value === null ? 'NULL' : textElement(jsonText(value));
+      // JSON text is storable already (jsonText cleans its strings, JSON escapes the rest): only escaped
+      if (type === 'jsonb') parts[i] = value === null ? 'NULL' : element(jsonText(value));
       else if (value === null || typeof value === 'string' || typeof value === 'number') {
         parts[i] = literalElement(value);
       } else throw new TypeError(`column ${prop} of ${spec.table}: expected a string or a number`);
